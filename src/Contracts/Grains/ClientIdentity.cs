@@ -1,0 +1,21 @@
+using Realtime.Contracts.Channels;
+
+namespace Realtime.Contracts.Grains;
+
+/// <summary>Who is calling from a socket: the token's subject and the channel patterns it grants.
+/// Calls from the REST API are trusted and carry no identity.</summary>
+public sealed record ClientIdentity(string User, IReadOnlyList<string> Channels)
+{
+    public bool Grants(string channel)
+    {
+        foreach (var pattern in Channels)
+        {
+            if (ChannelName.Matches(pattern, channel))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}

@@ -1,0 +1,23 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Realtime.Contracts.Grains;
+using Realtime.Grains.Channels;
+using Realtime.Grains.Users;
+using Realtime.Silo;
+
+namespace Realtime.Grains;
+
+public static class GrainsExtensions
+{
+    /// <summary>Adds the silo (<see cref="SiloExtensions.AddRealtimeSilo"/>) with the channel and user grains.</summary>
+    public static IHostApplicationBuilder AddRealtimeGrains(this IHostApplicationBuilder builder)
+    {
+        builder.AddRealtimeSilo(grains => grains
+            .Add<IChannelGrain, ChannelGrain>()
+            .Add<IUserGrain, UserGrain>());
+        builder.Services.AddOptions<NamespacesOptions>().BindConfiguration(NamespacesOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<LimitsOptions>().BindConfiguration(LimitsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<ChannelAccess>();
+        return builder;
+    }
+}

@@ -1,0 +1,131 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Options;
+using Realtime.Contracts.Channels;
+using Realtime.Contracts.Streams;
+
+namespace Realtime.Silo.Engines.Memory;
+
+/// <summary>
+/// The embedded engine: one process, nothing to set up. Each channel's offset, history and
+/// idempotency keys sit behind that channel's lock, and the publication event is raised inside the
+/// lock so local observers see offsets in order.
+/// </summary>
+public sealed partial class MemoryEngine(IOptions<RetentionOptions> retention, TimeProvider time) : IRealtimeEngine
+{
+    private readonly ConcurrentDictionary<string, ChannelLog> _channels = new(StringComparer.Ordinal);
+    private readonly MemoryStreams _streams = new();
+
+    public string Name => RealtimeOptions.MemoryEngine;
+
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task<bool> IsReadyAsync(CancellationToken cancellationToken) => Task.FromResult(true);
+
+    public Task<bool> TryLeadAsync(CancellationToken cancellationToken) => Task.FromResult(true);
+
+    public IDisposable Subscribe(StreamKey key, Action<StreamEvent> onEvent) => _streams.Subscribe(key, onEvent);
+
+    public Task PublishAsync(StreamKey key, StreamEvent streamEvent, CancellationToken cancellationToken = default) =>
+        _streams.PublishAsync(key, streamEvent, cancellationToken);
+
+    public Task<AppendResult> AppendAsync(AppendRequest request, CancellationToken cancellationToken)
+    {
+        var log = _channels.GetOrAdd(request.Channel, static _ => new ChannelLog());
+        var now = time.GetUtcNow();
+        lock (log)
+        {
+            if (request.IdempotencyKey is { } key && log.Keys.TryGetValue(key, out var earlier))
+            {
+                return Task.FromResult(earlier.Result with { Duplicate = true });
+            }
+
+            var publication = new Publication(request.Channel, ++log.Top, log.Epoch, request.From, request.Data, now);
+            log.HistorySize = request.HistorySize;
+            log.HistoryTtl = request.HistoryTtl;
+            if (request.HistorySize > 0)
+            {
+                log.History.Enqueue(publication);
+            }
+
+            log.Trim(now);
+            var result = new AppendResult(publication.Offset, log.Epoch);
+            if (request.IdempotencyKey is { } newKey)
+            {
+                log.Keys[newKey] = (result, now + retention.Value.IdempotencyTtl);
+            }
+
+            _streams.Publish(StreamKey.ForChannel(request.Channel), new PublicationEvent(publication));
+            return Task.FromResult(result);
+        }
+    }
+
+    public Task<HistoryPage> ReadHistoryAsync(string channel, HistoryQuery query, CancellationToken cancellationToken)
+    {
+        var log = _channels.GetOrAdd(channel, static _ => new ChannelLog());
+        lock (log)
+        {
+            log.Trim(time.GetUtcNow());
+            var firstRetained = log.History.TryPeek(out var first) ? first.Offset : log.Top + 1;
+            IEnumerable<Publication> selected = log.History;
+            if (query.After is { } after)
+            {
+                selected = selected.Where(p => p.Offset > after).Take(query.Limit);
+            }
+            else
+            {
+                if (query.Before is { } before)
+                {
+                    selected = selected.Where(p => p.Offset < before);
+                }
+
+                selected = selected.TakeLast(query.Limit);
+            }
+
+            return Task.FromResult(new HistoryPage(log.Epoch, log.Top, firstRetained, selected.ToArray()));
+        }
+    }
+
+    public Task TrimAsync(CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        foreach (var log in _channels.Values)
+        {
+            lock (log)
+            {
+                log.Trim(now);
+                foreach (var (key, (_, expires)) in log.Keys)
+                {
+                    if (expires <= now)
+                    {
+                        log.Keys.Remove(key);
+                    }
+                }
+            }
+        }
+
+        TrimInboxes(now);
+        return Task.CompletedTask;
+    }
+
+    private sealed class ChannelLog
+    {
+        // A new epoch for every new log: offsets from a log this process no longer has mean nothing here.
+        public string Epoch { get; } = Guid.NewGuid().ToString("N")[..8];
+        public long Top { get; set; }
+        public int HistorySize { get; set; }
+        public TimeSpan HistoryTtl { get; set; }
+        public Queue<Publication> History { get; } = new();
+        public Dictionary<string, (AppendResult Result, DateTimeOffset Expires)> Keys { get; } = new(StringComparer.Ordinal);
+
+        public void Trim(DateTimeOffset now)
+        {
+            while (History.Count > HistorySize
+                   || (History.TryPeek(out var oldest) && oldest.Timestamp + HistoryTtl <= now))
+            {
+                History.Dequeue();
+            }
+        }
+    }
+}

@@ -1,0 +1,51 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Realtime.Silo.Diagnostics;
+using Realtime.Silo.Engines;
+using Realtime.Silo.Engines.Memory;
+using Realtime.Silo.Jobs;
+using Realtime.Silo.Runtime;
+
+namespace Realtime.Silo;
+
+public static class SiloExtensions
+{
+    /// <summary>
+    /// Adds the grain runtime, the configured engine and the cluster jobs. Options are validated at
+    /// start-up, so a bad setting stops the node with a message that names its key.
+    /// </summary>
+    public static IHostApplicationBuilder AddRealtimeSilo(this IHostApplicationBuilder builder, Action<GrainTypeRegistry>? grains = null)
+    {
+        var services = builder.Services;
+        services.AddOptions<RealtimeOptions>().BindConfiguration(RealtimeOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<SiloOptions>().BindConfiguration(SiloOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<RetentionOptions>().BindConfiguration(RetentionOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<RealtimeMetrics>();
+        var registry = new GrainTypeRegistry();
+        grains?.Invoke(registry);
+        services.AddSingleton(registry);
+
+        var engine = builder.Configuration[$"{RealtimeOptions.Section}:Engine"] ?? RealtimeOptions.MemoryEngine;
+        switch (engine)
+        {
+            case RealtimeOptions.MemoryEngine:
+                services.TryAddSingleton<IRealtimeEngine, MemoryEngine>();
+                break;
+            default:
+                throw new InvalidOperationException(
+                    $"Realtime:Engine is '{engine}', but this build knows only '{RealtimeOptions.MemoryEngine}'.");
+        }
+
+        services.AddSingleton<IStreamProvider>(sp => sp.GetRequiredService<IRealtimeEngine>());
+        services.AddHostedService<EngineHost>();
+        services.AddSingleton<GrainRuntime>();
+        services.AddSingleton<IGrainFactory>(sp => sp.GetRequiredService<GrainRuntime>());
+        services.AddHostedService(sp => sp.GetRequiredService<GrainRuntime>());
+        services.AddSingleton<ClusterJobs>();
+        services.AddHostedService(sp => sp.GetRequiredService<ClusterJobs>());
+        return builder;
+    }
+}
