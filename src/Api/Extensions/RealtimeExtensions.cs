@@ -1,0 +1,88 @@
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Realtime.Api.Auth;
+using Realtime.Api.Health;
+using Realtime.Api.Rest;
+using Realtime.Api.Sessions;
+using Realtime.Grains;
+
+namespace Realtime.Api.Extensions;
+
+public static class RealtimeExtensions
+{
+    /// <summary>Everything one node needs: the silo with its grains, the socket gateway and the REST API.</summary>
+    public static WebApplicationBuilder AddRealtime(this WebApplicationBuilder builder)
+    {
+        builder.AddRealtimeGrains();
+        var services = builder.Services;
+        var configuration = builder.Configuration;
+
+        services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<ApiOptions>().Configure(o => o.Keys.AddRange(ReadList(configuration, "Realtime:Api:Keys")));
+        services.AddOptions<OriginOptions>().Configure(o => o.Origins.AddRange(ReadList(configuration, OriginOptions.Section)));
+        services.AddSingleton<JwtValidator>();
+        services.AddSingleton<JwtIssuer>();
+        services.AddSingleton<OriginPolicy>();
+        services.AddSingleton<ApiKeyFilter>();
+        services.AddSingleton<SessionRegistry>();
+        services.AddHostedService(sp => sp.GetRequiredService<SessionRegistry>());
+
+        services.AddProblemDetails();
+        services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, RealtimeJsonContext.Default));
+        services.AddOpenApi();
+        services.AddHealthChecks().AddCheck<EngineHealthCheck>("engine", tags: ["ready"]);
+
+        // Request logs would carry ?token= from the upgrade URL: keep them out of the logs.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Routing.EndpointMiddleware", LogLevel.Warning);
+        return builder;
+    }
+
+    public static WebApplication MapRealtime(this WebApplication app)
+    {
+        // Unreadable bodies surface as BadHttpRequestException: answer 400 with problem details, not 500.
+        app.UseExceptionHandler(new ExceptionHandlerOptions
+        {
+            StatusCodeSelector = e => e is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError,
+        });
+        app.UseStatusCodePages();
+        app.UseDefaultFiles();
+        app.UseStaticFiles();
+        app.UseWebSockets();
+
+        app.MapRealtimeSockets();
+        app.MapRealtimeApi();
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
+        app.MapMetrics();
+        app.MapOpenApi();
+        if (app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<AuthOptions>>().Value.DevTokens)
+        {
+            app.MapDevTokens();
+        }
+
+        return app;
+    }
+
+    /// <summary>Maps the REST API under <c>/api</c>, behind the API key.</summary>
+    public static IEndpointRouteBuilder MapRealtimeApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api")
+            .AddEndpointFilter<ApiKeyFilter>()
+            .AddEndpointFilter<Problems.Filter>()
+            .WithTags("Realtime");
+        api.MapChannelsApi();
+        api.MapUsersApi();
+        api.MapNodeApi();
+        return app;
+    }
+
+    // A list setting may be given as an array (Key:0, Key:1) or as one comma-separated value.
+    private static IEnumerable<string> ReadList(IConfiguration configuration, string key)
+    {
+        var section = configuration.GetSection(key);
+        var values = section.Value is { Length: > 0 } single
+            ? single.Split([',', ';'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            : section.GetChildren().Select(c => c.Value).OfType<string>();
+        return values.Where(v => v.Length > 0).ToArray();
+    }
+}

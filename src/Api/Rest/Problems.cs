@@ -1,0 +1,56 @@
+using Realtime.Contracts.Grains;
+using Realtime.Contracts.Wire;
+
+namespace Realtime.Api.Rest;
+
+/// <summary>Maps protocol error codes to RFC 7807 problem details with the matching HTTP status.</summary>
+internal static class Problems
+{
+    public static int StatusOf(string code) => code switch
+    {
+        ErrorCodes.BadRequest => StatusCodes.Status400BadRequest,
+        ErrorCodes.Unauthorized => StatusCodes.Status401Unauthorized,
+        ErrorCodes.Forbidden => StatusCodes.Status403Forbidden,
+        ErrorCodes.NotFound => StatusCodes.Status404NotFound,
+        ErrorCodes.TooLarge => StatusCodes.Status413PayloadTooLarge,
+        ErrorCodes.RateLimited => StatusCodes.Status429TooManyRequests,
+        ErrorCodes.Unavailable => StatusCodes.Status503ServiceUnavailable,
+        _ => StatusCodes.Status500InternalServerError,
+    };
+
+    public static IResult From(RealtimeException e) => Of(e.Code, e.Message);
+
+    public static IResult Of(string code, string detail) =>
+        TypedResults.Problem(detail, statusCode: StatusOf(code), extensions: new Dictionary<string, object?> { ["code"] = code });
+
+    public static IResult BadRequest(string detail) => Of(ErrorCodes.BadRequest, detail);
+
+    /// <summary>Turns a <see cref="RealtimeException"/> thrown by a grain into its problem details.</summary>
+    public sealed class Filter : IEndpointFilter
+    {
+        public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+        {
+            try
+            {
+                return await next(context);
+            }
+            catch (Exception e) when (Unwrap(e) is { } known)
+            {
+                return From(known);
+            }
+        }
+
+        private static RealtimeException? Unwrap(Exception? e)
+        {
+            for (; e is not null; e = e.InnerException)
+            {
+                if (e is RealtimeException known)
+                {
+                    return known;
+                }
+            }
+
+            return null;
+        }
+    }
+}

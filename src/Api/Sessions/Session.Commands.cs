@@ -1,0 +1,321 @@
+using System.Net.WebSockets;
+using Realtime.Contracts.Channels;
+using Realtime.Contracts.Grains;
+using Realtime.Contracts.Wire;
+
+namespace Realtime.Api.Sessions;
+
+internal sealed partial class Session
+{
+    private const int DefaultLimit = 50;
+    private const int MaxLimit = 1000;
+    private const double ErrorCost = 5; // a bad frame costs five commands, so garbage floods hit 4029 sooner
+
+    private int _strikes;
+
+    private async Task HandleFrameAsync(WebSocketMessageType type, ReadOnlyMemory<byte> frame)
+    {
+        byte[]? reply;
+        if (type != WebSocketMessageType.Text)
+        {
+            reply = ServerFrames.Error(null, ErrorCodes.BadRequest, "binary frames are not supported; send one JSON object per text frame");
+        }
+        else if (!CommandParser.TryParse(frame.Span, out var command, out var error))
+        {
+            reply = ServerFrames.Error(error!.Id, error.Code, error.Message);
+        }
+        else if (!_rate.TryTake())
+        {
+            CountStrike(command!.Id);
+            return;
+        }
+        else
+        {
+            _strikes = 0;
+            reply = await ExecuteAsync(command!).ConfigureAwait(false);
+            if (reply is not null)
+            {
+                Enqueue(reply);
+            }
+
+            return;
+        }
+
+        if (!_rate.TryTake(ErrorCost))
+        {
+            CountStrike(null);
+            return;
+        }
+
+        Enqueue(reply);
+    }
+
+    // Past the rate limit each command gets rate_limited; a client that keeps going regardless is closed.
+    private void CountStrike(long? id)
+    {
+        _registry.Metrics.RateLimited();
+        if (++_strikes > _registry.Limits.CommandBurst / 4)
+        {
+            SessionsLog.Flooding(_registry.Logger, ClientId, Identity?.User);
+            RequestClose(CloseCodes.TooManyRequests, "too many commands", dropQueue: true,
+                ServerFrames.Disconnect(CloseCodes.TooManyRequests, "too many commands", reconnect: false));
+            return;
+        }
+
+        Enqueue(ServerFrames.Error(id, ErrorCodes.RateLimited, $"over {_registry.Limits.CommandsPerSecond} commands per second; slow down"));
+    }
+
+    private async Task<byte[]?> ExecuteAsync(ClientCommand command)
+    {
+        if (Identity is null && command.Type != CommandType.Connect)
+        {
+            return ServerFrames.Error(command.Id, ErrorCodes.Unauthorized, "send 'connect' with a token first");
+        }
+
+        try
+        {
+            return command.Type switch
+            {
+                CommandType.Connect => await ConnectAsync(command).ConfigureAwait(false),
+                CommandType.Subscribe => await SubscribeAsync(command).ConfigureAwait(false),
+                CommandType.Unsubscribe => await UnsubscribeAsync(command).ConfigureAwait(false),
+                CommandType.Publish => await PublishAsync(command).ConfigureAwait(false),
+                CommandType.History => await HistoryAsync(command).ConfigureAwait(false),
+                CommandType.Presence => await PresenceAsync(command).ConfigureAwait(false),
+                CommandType.Send => await SendAsync(command).ConfigureAwait(false),
+                CommandType.Notifications => await NotificationsAsync(command).ConfigureAwait(false),
+                CommandType.Read => await ReadAsync(command).ConfigureAwait(false),
+                CommandType.Ping => ServerFrames.EmptyResult(command.Id),
+                _ => ServerFrames.Error(command.Id, ErrorCodes.BadRequest, "unknown command"),
+            };
+        }
+        catch (Exception e) when (Find<RealtimeException>(e) is { } known)
+        {
+            return ServerFrames.Error(command.Id, known.Code, known.Message);
+        }
+        catch (Exception e) when (e is OperationCanceledException && IsClosing)
+        {
+            return null;
+        }
+        catch (Exception e)
+        {
+            // The client learns only that it failed; the details go to the log.
+            SessionsLog.CommandFailed(_registry.Logger, e, ClientId, command.Type.ToString());
+            return ServerFrames.Error(command.Id, ErrorCodes.Internal, "internal error");
+        }
+    }
+
+    private async Task<byte[]?> ConnectAsync(ClientCommand command)
+    {
+        if (Identity is not null && command.Token is null)
+        {
+            return ConnectReply(command.Id);
+        }
+
+        return await AuthenticateAsync(command.Token, command.Id).ConfigureAwait(false);
+    }
+
+    /// <summary>Validates a token from the query string or a connect command. A bad token closes the
+    /// socket with 4001; a new token on a live session extends it (same user only).</summary>
+    private async Task<byte[]?> AuthenticateAsync(string? token, long? replyTo)
+    {
+        if (!_registry.Tokens.TryValidate(token, out var claims, out var problem))
+        {
+            SessionsLog.AuthFailed(_registry.Logger, ClientId, problem);
+            RequestClose(CloseCodes.Unauthorized, problem, dropQueue: false,
+                ServerFrames.Disconnect(CloseCodes.Unauthorized, problem, reconnect: false));
+            return null;
+        }
+
+        if (Identity is not null)
+        {
+            if (claims!.User != Identity.User)
+            {
+                return ServerFrames.Error(replyTo, ErrorCodes.BadRequest, "a refreshed token must be for the same user");
+            }
+
+            (Identity, ExpiresAt) = (new ClientIdentity(claims.User, claims.Channels), claims.ExpiresAt);
+            return replyTo is { } refreshed ? ConnectReply(refreshed) : null;
+        }
+
+        var identity = new ClientIdentity(claims!.User, claims.Channels);
+        if (!await _registry.Grains.GetGrain<IUserGrain>(identity.User).AttachAsync(this).ConfigureAwait(false))
+        {
+            var reason = $"user has {_registry.Limits.MaxConnectionsPerUser} connections on this node already";
+            RequestClose(CloseCodes.TooManyRequests, reason, dropQueue: false, ServerFrames.Disconnect(CloseCodes.TooManyRequests, reason, reconnect: false));
+            return null;
+        }
+
+        (Identity, ExpiresAt) = (identity, claims.ExpiresAt);
+        return replyTo is { } id ? ConnectReply(id) : null;
+    }
+
+    private byte[] ConnectReply(long id) => ServerFrames.Result(id, (this, _registry.NodeId), static (w, s) =>
+    {
+        w.WriteString("client"u8, s.Item1.ClientId);
+        w.WriteString("user"u8, s.Item1.Identity!.User);
+        w.WriteString("node"u8, s.NodeId);
+    });
+
+    private async Task<byte[]?> SubscribeAsync(ClientCommand command)
+    {
+        var channel = command.Channel!;
+        if (ValidateChannel(command) is { } invalid)
+        {
+            return invalid;
+        }
+
+        if (_subscriptions.ContainsKey(channel))
+        {
+            return ServerFrames.Error(command.Id, ErrorCodes.BadRequest, $"already subscribed to '{channel}'");
+        }
+
+        if (_subscriptions.Count >= _registry.Limits.MaxSubscriptions)
+        {
+            return ServerFrames.Error(command.Id, ErrorCodes.BadRequest, $"at most {_registry.Limits.MaxSubscriptions} subscriptions per connection");
+        }
+
+        var subscription = new ChannelSubscription(this, channel);
+        var result = await _registry.Grains.GetGrain<IChannelGrain>(channel).SubscribeAsync(subscription, command.Since).ConfigureAwait(false);
+        _subscriptions.Add(channel, subscription);
+        _registry.Metrics.Subscribed();
+        subscription.Confirm(result.Offset, ServerFrames.Result(command.Id, result, static (w, r) =>
+        {
+            w.WriteString("channel"u8, r.Channel);
+            w.WriteString("epoch"u8, r.Epoch);
+            w.WriteNumber("offset"u8, r.Offset);
+            w.WriteBoolean("recovered"u8, r.Recovered);
+            ServerFrames.WriteMessages(w, r.Messages);
+        }));
+        return null;
+    }
+
+    private async Task<byte[]?> UnsubscribeAsync(ClientCommand command)
+    {
+        if (!_subscriptions.Remove(command.Channel!, out var subscription))
+        {
+            return ServerFrames.Error(command.Id, ErrorCodes.NotFound, $"not subscribed to '{command.Channel}'");
+        }
+
+        subscription.Close();
+        _registry.Metrics.Unsubscribed();
+        await _registry.Grains.GetGrain<IChannelGrain>(subscription.Channel).UnsubscribeAsync(subscription).ConfigureAwait(false);
+        return ServerFrames.EmptyResult(command.Id);
+    }
+
+    private async Task<byte[]?> PublishAsync(ClientCommand command)
+    {
+        if (ValidateChannel(command) is { } invalid)
+        {
+            return invalid;
+        }
+
+        var result = await _registry.Grains.GetGrain<IChannelGrain>(command.Channel!).PublishAsync(Identity, command.Data!, null).ConfigureAwait(false);
+        return ServerFrames.Result(command.Id, result, static (w, r) =>
+        {
+            w.WriteNumber("offset"u8, r.Offset);
+            w.WriteString("epoch"u8, r.Epoch);
+        });
+    }
+
+    private async Task<byte[]?> HistoryAsync(ClientCommand command)
+    {
+        if (ValidateChannel(command) is { } invalid)
+        {
+            return invalid;
+        }
+
+        var query = new HistoryQuery(Math.Min(command.Limit ?? DefaultLimit, MaxLimit), command.Since?.Offset, command.Before);
+        var page = await _registry.Grains.GetGrain<IChannelGrain>(command.Channel!).HistoryAsync(Identity, query).ConfigureAwait(false);
+        return ServerFrames.Result(command.Id, page, static (w, p) =>
+        {
+            w.WriteString("epoch"u8, p.Epoch);
+            w.WriteNumber("offset"u8, p.Offset);
+            ServerFrames.WriteMessages(w, p.Messages);
+        });
+    }
+
+    private async Task<byte[]?> PresenceAsync(ClientCommand command)
+    {
+        if (ValidateChannel(command) is { } invalid)
+        {
+            return invalid;
+        }
+
+        var entries = await _registry.Grains.GetGrain<IChannelGrain>(command.Channel!).PresenceAsync(Identity).ConfigureAwait(false);
+        return ServerFrames.Result(command.Id, entries, ServerFrames.WritePresence);
+    }
+
+    private async Task<byte[]?> SendAsync(ClientCommand command)
+    {
+        if (command.User is not { Length: > 0 and <= 200 } user)
+        {
+            return ServerFrames.Error(command.Id, ErrorCodes.BadRequest, "'user' must be 1 to 200 characters");
+        }
+
+        await _registry.Grains.GetGrain<IUserGrain>(user).SendAsync(Identity!.User, command.Data!).ConfigureAwait(false);
+        return ServerFrames.EmptyResult(command.Id);
+    }
+
+    private async Task<byte[]?> NotificationsAsync(ClientCommand command)
+    {
+        var page = await _registry.Grains.GetGrain<IUserGrain>(Identity!.User)
+            .NotificationsAsync(command.Unread, Math.Min(command.Limit ?? DefaultLimit, MaxLimit)).ConfigureAwait(false);
+        return ServerFrames.Result(command.Id, page, static (w, p) =>
+        {
+            ServerFrames.WriteInboxItems(w, p.Items);
+            w.WriteNumber("unread"u8, p.Unread);
+        });
+    }
+
+    private async Task<byte[]?> ReadAsync(ClientCommand command)
+    {
+        var unread = await _registry.Grains.GetGrain<IUserGrain>(Identity!.User).ReadAsync(command.Ids!.ToArray()).ConfigureAwait(false);
+        return ServerFrames.Result(command.Id, unread, static (w, n) => w.WriteNumber("unread"u8, n));
+    }
+
+    private static byte[]? ValidateChannel(ClientCommand command) =>
+        ChannelName.IsValid(command.Channel, out var problem) ? null : ServerFrames.Error(command.Id, ErrorCodes.BadRequest, problem!);
+
+    /// <summary>Unsubscribes everything and detaches from the user grain when the socket ends.</summary>
+    private async Task LeaveEverythingAsync()
+    {
+        foreach (var subscription in _subscriptions.Values)
+        {
+            subscription.Close();
+            _registry.Metrics.Unsubscribed();
+            await Quietly(_registry.Grains.GetGrain<IChannelGrain>(subscription.Channel).UnsubscribeAsync(subscription)).ConfigureAwait(false);
+        }
+
+        _subscriptions.Clear();
+        if (Identity is { } identity)
+        {
+            await Quietly(_registry.Grains.GetGrain<IUserGrain>(identity.User).DetachAsync(this)).ConfigureAwait(false);
+        }
+    }
+
+    private async Task Quietly(Task task)
+    {
+        try
+        {
+            await task.ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            SessionsLog.CommandFailed(_registry.Logger, e, ClientId, "cleanup");
+        }
+    }
+
+    private static T? Find<T>(Exception? e) where T : Exception
+    {
+        for (; e is not null; e = e.InnerException)
+        {
+            if (e is T found)
+            {
+                return found;
+            }
+        }
+
+        return null;
+    }
+}

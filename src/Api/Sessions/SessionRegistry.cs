@@ -1,0 +1,112 @@
+using System.Collections.Concurrent;
+using System.Net.WebSockets;
+using System.Security.Cryptography;
+using Microsoft.Extensions.Options;
+using Realtime.Api.Auth;
+using Realtime.Contracts.Wire;
+using Realtime.Grains;
+using Realtime.Silo;
+using Realtime.Silo.Diagnostics;
+using Realtime.Silo.Runtime;
+
+namespace Realtime.Api.Sessions;
+
+/// <summary>
+/// The sockets of this node and what they share. One timer for all of them closes sockets that did
+/// not authenticate in time or whose token expired (4001); at shutdown every socket is told to
+/// reconnect elsewhere (4010).
+/// </summary>
+internal sealed class SessionRegistry(
+    IGrainFactory grains,
+    JwtValidator tokens,
+    IOptions<LimitsOptions> limits,
+    IOptions<RealtimeOptions> realtime,
+    RealtimeMetrics metrics,
+    TimeProvider time,
+    ILogger<SessionRegistry> logger) : BackgroundService
+{
+    private readonly ConcurrentDictionary<string, Session> _sessions = new(StringComparer.Ordinal);
+
+    public IGrainFactory Grains => grains;
+    public JwtValidator Tokens => tokens;
+    public LimitsOptions Limits => limits.Value;
+    public string NodeId => realtime.Value.NodeId;
+    public RealtimeMetrics Metrics => metrics;
+    public TimeProvider Time => time;
+    public ILogger Logger => logger;
+
+    public int Count => _sessions.Count;
+
+    public async Task RunAsync(WebSocket socket, string? queryToken, string? remote)
+    {
+        var session = new Session(socket, this, NewClientId());
+        _sessions[session.ClientId] = session;
+        metrics.ConnectionOpened();
+        SessionsLog.Opened(logger, session.ClientId, remote);
+        try
+        {
+            await session.RunAsync(queryToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _sessions.TryRemove(session.ClientId, out _);
+            metrics.ConnectionClosed();
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(Math.Min(1000, Limits.HandshakeTimeout.TotalMilliseconds / 4)));
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+            {
+                Sweep(time.GetUtcNow());
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    /// <summary>Called when the host starts stopping, before the server stops accepting.</summary>
+    public async Task CloseAllAsync(TimeSpan wait)
+    {
+        SessionsLog.ShuttingDown(logger, _sessions.Count);
+        var farewell = ServerFrames.Disconnect(CloseCodes.ShuttingDown, "server shutting down", reconnect: true);
+        foreach (var session in _sessions.Values)
+        {
+            session.RequestClose(CloseCodes.ShuttingDown, "server shutting down", dropQueue: false, farewell);
+        }
+
+        var deadline = DateTime.UtcNow + wait;
+        while (!_sessions.IsEmpty && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20).ConfigureAwait(false);
+        }
+    }
+
+    private void Sweep(DateTimeOffset now)
+    {
+        foreach (var session in _sessions.Values)
+        {
+            if (session.IsClosing)
+            {
+                continue;
+            }
+
+            if (session.Identity is null && now >= session.HandshakeDeadline)
+            {
+                session.RequestClose(CloseCodes.Unauthorized, "no token within the handshake timeout", dropQueue: false,
+                    ServerFrames.Disconnect(CloseCodes.Unauthorized, "no token within the handshake timeout", reconnect: false));
+            }
+            else if (session.Identity is not null && now >= session.ExpiresAt)
+            {
+                session.RequestClose(CloseCodes.Unauthorized, "token expired", dropQueue: false,
+                    ServerFrames.Disconnect(CloseCodes.Unauthorized, "token expired", reconnect: true));
+            }
+        }
+    }
+
+    private static string NewClientId() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
+}

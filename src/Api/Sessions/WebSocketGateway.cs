@@ -1,0 +1,35 @@
+using Microsoft.Extensions.Options;
+using Realtime.Grains;
+
+namespace Realtime.Api.Sessions;
+
+public static class WebSocketGateway
+{
+    /// <summary>Maps <c>GET /ws</c>: Origin check before the upgrade, then one <see cref="Session"/> per socket.</summary>
+    public static IEndpointRouteBuilder MapRealtimeSockets(this IEndpointRouteBuilder app)
+    {
+        app.Map("/ws", static async (HttpContext context, SessionRegistry registry, OriginPolicy origins, IOptions<LimitsOptions> limits) =>
+        {
+            if (!context.WebSockets.IsWebSocketRequest)
+            {
+                return Results.Problem("GET /ws expects a WebSocket upgrade", statusCode: StatusCodes.Status400BadRequest);
+            }
+
+            if (!origins.Allows(context.Request, out var origin))
+            {
+                SessionsLog.ForeignOrigin(registry.Logger, context.TraceIdentifier, origin);
+                return Results.Problem($"Origin '{origin}' is not allowed", statusCode: StatusCodes.Status403Forbidden);
+            }
+
+            var socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
+            {
+                KeepAliveInterval = limits.Value.KeepAliveInterval,
+                KeepAliveTimeout = limits.Value.KeepAliveTimeout,
+            });
+            string? token = context.Request.Query.TryGetValue("token", out var t) ? t.ToString() : null;
+            await registry.RunAsync(socket, token, context.Connection.RemoteIpAddress?.ToString());
+            return Results.Empty;
+        }).ExcludeFromDescription();
+        return app;
+    }
+}
