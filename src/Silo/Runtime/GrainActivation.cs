@@ -112,6 +112,13 @@ internal sealed class GrainActivation(GrainRuntime runtime, GrainId id, Func<Gra
                     continue;
                 }
 
+                if (item.KeepsAlive)
+                {
+                    // A new call means the grain is in use again: a pending DeactivateOnIdle no longer applies.
+                    // Stream events and timer ticks (such as the grain's own leave event) do not cancel it.
+                    _deactivationRequested = false;
+                }
+
                 Volatile.Write(ref _running, true);
                 try
                 {
@@ -126,14 +133,10 @@ internal sealed class GrainActivation(GrainRuntime runtime, GrainId id, Func<Gra
                     Volatile.Write(ref _running, false);
                 }
 
-                if (_deactivationRequested)
+                if (_deactivationRequested && Volatile.Read(ref _pending) == 0)
                 {
-                    _deactivationRequested = false;
-                    if (Volatile.Read(ref _pending) == 0)
-                    {
-                        await CloseAsync(grain, null).ConfigureAwait(false);
-                        return;
-                    }
+                    await CloseAsync(grain, null).ConfigureAwait(false);
+                    return;
                 }
             }
         }

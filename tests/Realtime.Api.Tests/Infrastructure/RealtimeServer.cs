@@ -1,0 +1,85 @@
+using System.Net.Http.Json;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Realtime.Api.Auth;
+using Realtime.Api.Extensions;
+using Realtime.Silo.Runtime;
+
+namespace Realtime.Api.Tests.Infrastructure;
+
+/// <summary>
+/// One real node: Kestrel on a free loopback port, composed exactly as Program.cs does, with
+/// per-test settings layered on top.
+/// </summary>
+public sealed class RealtimeServer : IAsyncDisposable
+{
+    public const string Secret = "test-secret-0123456789-0123456789-abcdef";
+    public const string ApiKey = "test-api-key";
+
+    private RealtimeServer(WebApplication app, Uri baseUri)
+    {
+        App = app;
+        BaseUri = baseUri;
+        Http = new HttpClient { BaseAddress = baseUri };
+        Http.DefaultRequestHeaders.Add("X-Api-Key", ApiKey);
+    }
+
+    public WebApplication App { get; }
+
+    public Uri BaseUri { get; }
+
+    public Uri WebSocketUri => new($"ws://{BaseUri.Authority}/ws");
+
+    /// <summary>An HTTP client that sends the API key.</summary>
+    public HttpClient Http { get; }
+
+    public IServiceProvider Services => App.Services;
+
+    public GrainRuntime Runtime => Services.GetRequiredService<GrainRuntime>();
+
+    public static async Task<RealtimeServer> StartAsync(IDictionary<string, string?>? settings = null)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Testing" });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Realtime:Auth:JwtSecret"] = Secret,
+            ["Realtime:Auth:DevTokens"] = "true",
+            ["Realtime:Api:Keys:0"] = ApiKey,
+            ["Realtime:NodeId"] = "node-a",
+            ["Logging:LogLevel:Default"] = "Warning",
+        });
+        if (settings is not null)
+        {
+            builder.Configuration.AddInMemoryCollection(settings);
+        }
+
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.AddRealtime();
+        var app = builder.Build();
+        app.MapRealtime();
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new RealtimeServer(app, new Uri(address));
+    }
+
+    /// <summary>A token signed with the server's secret.</summary>
+    public static string Token(string user, IReadOnlyList<string>? channels = null, TimeSpan? lifetime = null) =>
+        Jwt.Sign(Secret, user, DateTimeOffset.UtcNow + (lifetime ?? TimeSpan.FromHours(1)), channels);
+
+    public Task<TestClient> ConnectAsync(string user, IReadOnlyList<string>? channels = null) =>
+        TestClient.ConnectAsync(this, Token(user, channels));
+
+    public async Task<T> PostAsync<T>(string path, object body)
+    {
+        using var response = await Http.PostAsJsonAsync(path, body);
+        response.EnsureSuccessStatusCode();
+        return (await response.Content.ReadFromJsonAsync<T>())!;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Http.Dispose();
+        await App.StopAsync();
+        await App.DisposeAsync();
+    }
+}
