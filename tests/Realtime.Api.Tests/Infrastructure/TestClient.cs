@@ -197,7 +197,8 @@ public sealed class TestClient : IAsyncDisposable
                 var frame = JsonDocument.Parse(message.ToArray()).RootElement.Clone();
                 message.SetLength(0);
                 Frames.Enqueue(frame);
-                if (frame.TryGetProperty("id", out var id) && _pending.TryRemove(id.GetInt64(), out var waiter))
+                if (!frame.TryGetProperty("type", out _) && frame.TryGetProperty("id", out var id)
+                    && id.ValueKind == JsonValueKind.Number && _pending.TryRemove(id.GetInt64(), out var waiter))
                 {
                     waiter.TrySetResult(frame);
                 }
