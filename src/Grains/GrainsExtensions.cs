@@ -15,8 +15,8 @@ public static class GrainsExtensions
         builder.AddRealtimeSilo(grains => grains
             .Add<IChannelGrain, ChannelGrain>()
             .Add<IUserGrain, UserGrain>());
-        builder.Services.AddOptions<NamespacesOptions>().BindConfiguration(NamespacesOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddOptions<LimitsOptions>().BindConfiguration(LimitsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<NamespacesOptions>().BindSection(NamespacesOptions.Section);
+        builder.Services.AddOptions<LimitsOptions>().BindSection(LimitsOptions.Section);
         builder.Services.AddSingleton<ChannelAccess>();
         return builder;
     }

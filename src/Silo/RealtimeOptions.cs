@@ -10,9 +10,9 @@ public sealed class RealtimeOptions
     public const string PostgresEngine = "postgres";
 
     /// <summary>This node's id; defaults to the machine name plus a random suffix.</summary>
-    [RegularExpression("^[A-Za-z0-9_.@-]{1,64}$", ErrorMessage = "Realtime:NodeId may hold 1 to 64 of A-Z a-z 0-9 _ . @ -")]
+    [RegularExpression("^[A-Za-z0-9_.@-]{1,64}$", ErrorMessage = "may hold 1 to 64 of A-Z a-z 0-9 _ . @ -")]
     public string NodeId { get; set; } = $"{Environment.MachineName.ToLowerInvariant()}-{Guid.NewGuid().ToString("N")[..6]}";
 
-    [RegularExpression("^(memory|postgres)$", ErrorMessage = "Realtime:Engine must be 'memory' or 'postgres'")]
+    [RegularExpression("^(memory|postgres)$", ErrorMessage = "must be 'memory' or 'postgres'")]
     public string Engine { get; set; } = MemoryEngine;
 }

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Hosting;
 using Realtime.Silo.Diagnostics;
 using Realtime.Silo.Engines;
 using Realtime.Silo.Engines.Memory;
+using Realtime.Silo.Engines.Postgres;
 using Realtime.Silo.Jobs;
 using Realtime.Silo.Runtime;
 
@@ -18,9 +19,9 @@ public static class SiloExtensions
     public static IHostApplicationBuilder AddRealtimeSilo(this IHostApplicationBuilder builder, Action<GrainTypeRegistry>? grains = null)
     {
         var services = builder.Services;
-        services.AddOptions<RealtimeOptions>().BindConfiguration(RealtimeOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<SiloOptions>().BindConfiguration(SiloOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<RetentionOptions>().BindConfiguration(RetentionOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<RealtimeOptions>().BindSection(RealtimeOptions.Section);
+        services.AddOptions<SiloOptions>().BindSection(SiloOptions.Section);
+        services.AddOptions<RetentionOptions>().BindSection(RetentionOptions.Section);
 
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<RealtimeMetrics>();
@@ -34,9 +35,13 @@ public static class SiloExtensions
             case RealtimeOptions.MemoryEngine:
                 services.TryAddSingleton<IRealtimeEngine, MemoryEngine>();
                 break;
+            case RealtimeOptions.PostgresEngine:
+                services.AddOptions<PostgresOptions>().BindSection(PostgresOptions.Section);
+                services.TryAddSingleton<IRealtimeEngine, PostgresEngine>();
+                break;
             default:
                 throw new InvalidOperationException(
-                    $"Realtime:Engine is '{engine}', but this build knows only '{RealtimeOptions.MemoryEngine}'.");
+                    $"Realtime:Engine is '{engine}'; it must be '{RealtimeOptions.MemoryEngine}' or '{RealtimeOptions.PostgresEngine}'.");
         }
 
         services.AddSingleton<IStreamProvider>(sp => sp.GetRequiredService<IRealtimeEngine>());

@@ -8,8 +8,8 @@ public sealed class AuthOptions
     public const string Section = "Realtime:Auth";
 
     /// <summary>The HS256 key that signs client tokens; at least 32 characters.</summary>
-    [Required(ErrorMessage = "Realtime:Auth:JwtSecret is required (at least 32 characters); set it in configuration or Realtime__Auth__JwtSecret")]
-    [MinLength(32, ErrorMessage = "Realtime:Auth:JwtSecret must be at least 32 characters")]
+    [Required(ErrorMessage = "is required (at least 32 characters); set it in configuration or as Realtime__Auth__JwtSecret")]
+    [MinLength(32, ErrorMessage = "must be at least 32 characters")]
     public string JwtSecret { get; set; } = "";
 
     /// <summary>Serves <c>POST /dev/token</c>, which mints a token for any user. Never in production.</summary>

@@ -4,6 +4,7 @@ using Realtime.Api.Health;
 using Realtime.Api.Rest;
 using Realtime.Api.Sessions;
 using Realtime.Grains;
+using Realtime.Silo;
 
 namespace Realtime.Api.Extensions;
 
@@ -16,7 +17,7 @@ public static class RealtimeExtensions
         var services = builder.Services;
         var configuration = builder.Configuration;
 
-        services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<AuthOptions>().BindSection(AuthOptions.Section);
         services.AddOptions<ApiOptions>().Configure(o => o.Keys.AddRange(ReadList(configuration, "Realtime:Api:Keys")));
         services.AddOptions<OriginOptions>().Configure(o => o.Origins.AddRange(ReadList(configuration, OriginOptions.Section)));
         services.AddSingleton<JwtValidator>();
@@ -48,6 +49,7 @@ public static class RealtimeExtensions
         app.UseDefaultFiles();
         app.UseStaticFiles();
         app.UseWebSockets();
+        app.Use(ApiKeyFilter.CheckAsync); // before model binding: no key means 401, whatever the body
 
         app.MapRealtimeSockets();
         app.MapRealtimeApi();
@@ -67,6 +69,7 @@ public static class RealtimeExtensions
     public static IEndpointRouteBuilder MapRealtimeApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api")
+            .WithMetadata(new ApiKeyFilter.Required())
             .AddEndpointFilter<ApiKeyFilter>()
             .AddEndpointFilter<Problems.Filter>()
             .WithTags("Realtime");

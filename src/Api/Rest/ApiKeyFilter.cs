@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
 namespace Realtime.Api.Rest;
@@ -15,26 +16,42 @@ public sealed class ApiOptions
 /// <summary>
 /// Lets a request through only with a known <c>X-Api-Key</c>. Keys are compared as SHA-256 digests
 /// with <see cref="CryptographicOperations.FixedTimeEquals"/>, so neither content nor length leaks
-/// through timing.
+/// through timing. The check runs as middleware on endpoints marked <see cref="Required"/>, before the
+/// body is bound: a caller without the key gets 401 whatever it sent, and its body is never parsed.
+/// As an endpoint filter it checks again, so an API mapped without that middleware is never open.
 /// </summary>
 internal sealed class ApiKeyFilter(IOptions<ApiOptions> options) : IEndpointFilter
 {
     public const string Header = "X-Api-Key";
     private readonly byte[][] _digests = options.Value.Keys.Where(k => k.Length > 0).Select(Digest).ToArray();
 
-    public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next) =>
+        Allows(context.HttpContext.Request) ? await next(context) : Refusal();
+
+    /// <summary>Checks the key of requests to endpoints marked <see cref="Required"/>.</summary>
+    public static Task CheckAsync(HttpContext context, RequestDelegate next) =>
+        context.GetEndpoint()?.Metadata.GetMetadata<Required>() is null
+        || context.RequestServices.GetRequiredService<ApiKeyFilter>().Allows(context.Request)
+            ? next(context)
+            : Refusal().ExecuteAsync(context);
+
+    public bool Allows(HttpRequest request)
     {
-        var presented = Digest(context.HttpContext.Request.Headers[Header].ToString());
+        var presented = Digest(request.Headers[Header].ToString());
         var known = false;
         foreach (var digest in _digests)
         {
             known |= CryptographicOperations.FixedTimeEquals(digest, presented);
         }
 
-        return known
-            ? await next(context)
-            : TypedResults.Problem($"a valid {Header} header is required", statusCode: StatusCodes.Status401Unauthorized);
+        return known;
     }
 
+    private static ProblemHttpResult Refusal() =>
+        TypedResults.Problem($"a valid {Header} header is required", statusCode: StatusCodes.Status401Unauthorized);
+
     private static byte[] Digest(string key) => SHA256.HashData(Encoding.UTF8.GetBytes(key));
+
+    /// <summary>Endpoint metadata: the endpoint needs the API key.</summary>
+    public sealed class Required;
 }

@@ -57,7 +57,10 @@ internal sealed partial class Session
         if (++_strikes > _registry.Limits.CommandBurst / 4)
         {
             SessionsLog.Flooding(_registry.Logger, ClientId, Identity?.User);
-            RequestClose(CloseCodes.TooManyRequests, "too many commands", dropQueue: true,
+
+            // Keep the queue: it holds the rate_limited replies the client must see before 4029 (SPEC §6).
+            // It is bounded by MaxQueueBytes, and CloseTimeout aborts a client that stops reading.
+            RequestClose(CloseCodes.TooManyRequests, "too many commands", dropQueue: false,
                 ServerFrames.Disconnect(CloseCodes.TooManyRequests, "too many commands", reconnect: false));
             return;
         }

@@ -23,7 +23,7 @@ internal sealed class SessionRegistry(
     IOptions<RealtimeOptions> realtime,
     RealtimeMetrics metrics,
     TimeProvider time,
-    ILogger<SessionRegistry> logger) : BackgroundService
+    ILogger<SessionRegistry> logger) : BackgroundService, IHostedLifecycleService
 {
     private readonly ConcurrentDictionary<string, Session> _sessions = new(StringComparer.Ordinal);
 
@@ -69,7 +69,17 @@ internal sealed class SessionRegistry(
         }
     }
 
-    /// <summary>Called when the host starts stopping, before the server stops accepting.</summary>
+    // Runs before any hosted service stops, the server included: otherwise the server would wait out
+    // its shutdown timeout on open sockets and then drop them without a word.
+    public Task StoppingAsync(CancellationToken cancellationToken) => CloseAllAsync(Limits.CloseTimeout);
+
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>Tells every client to reconnect elsewhere (4010) and waits for the sockets to close.</summary>
     public async Task CloseAllAsync(TimeSpan wait)
     {
         SessionsLog.ShuttingDown(logger, _sessions.Count);

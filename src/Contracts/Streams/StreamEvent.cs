@@ -21,3 +21,7 @@ public sealed record DirectEvent(string User, string? From, byte[] Data, DateTim
 
 /// <summary>Every session of a user must be closed (user stream).</summary>
 public sealed record DisconnectEvent(string User, string Reason) : StreamEvent;
+
+/// <summary>The node may have missed events on this stream (its engine connection was lost and is
+/// back): observers must catch up from stored state. Raised locally, never sent between nodes.</summary>
+public sealed record ResyncEvent : StreamEvent;

@@ -159,6 +159,10 @@ internal sealed class ChannelGrain(
             case PublicationEvent { Publication: var publication }:
                 await OnPublicationAsync(publication).ConfigureAwait(false);
                 break;
+            case ResyncEvent:
+                // The engine may have missed events while its connection was down: catch up from history.
+                await RefillGapAsync(long.MaxValue).ConfigureAwait(false);
+                break;
             case PresenceEvent presence when _options.JoinLeave:
                 var frame = presence.Joined ? ServerFrames.Join(_channel, presence.Entry) : ServerFrames.Leave(_channel, presence.Entry);
                 foreach (var subscriber in _subscribers)
@@ -201,7 +205,7 @@ internal sealed class ChannelGrain(
     {
         try
         {
-            var missing = (int)Math.Min(upTo - _delivered - 1, 10_000);
+            var missing = (int)Math.Min(upTo - _delivered - 1, Math.Max(_options.HistorySize, 1));
             var page = await engine.ReadHistoryAsync(_channel, new HistoryQuery(missing, After: _delivered), CancellationToken.None).ConfigureAwait(false);
             foreach (var publication in page.Messages)
             {
@@ -216,7 +220,7 @@ internal sealed class ChannelGrain(
             GrainsLog.GapRefillFailed(logger, e, _channel, _delivered, upTo);
         }
 
-        if (_delivered < upTo - 1)
+        if (_delivered < upTo - 1 && upTo != long.MaxValue)
         {
             GrainsLog.GapNotFilled(logger, _channel, _delivered, upTo);
         }

@@ -7,7 +7,8 @@ namespace Realtime.Silo.Runtime;
 /// <summary>
 /// One activation of a grain on this node: a mailbox drained by a single loop, so the grain runs one
 /// turn at a time. Deactivation leaves the directory first and then closes the mailbox; calls that
-/// slipped in between are handed to the next activation, so no call is lost.
+/// slipped in between are handed to the next activation, so no call is lost. Calls marked
+/// <c>[AlwaysInterleave]</c> skip the mailbox once the grain is active, so they never wait for a turn.
 /// </summary>
 internal sealed class GrainActivation(GrainRuntime runtime, GrainId id, Func<Grain> createGrain, ILogger logger)
 {
@@ -16,6 +17,7 @@ internal sealed class GrainActivation(GrainRuntime runtime, GrainId id, Func<Gra
     private readonly List<IDisposable> _resources = [];
     private int _started;
     private int _pending;
+    private Grain? _active;
     private bool _running;
     private bool _deactivationRequested;
     private long _lastUsed = Environment.TickCount64;
@@ -32,6 +34,14 @@ internal sealed class GrainActivation(GrainRuntime runtime, GrainId id, Func<Gra
 
     public bool TryEnqueue(WorkItem item)
     {
+        // The mailbox loop is parked on the current turn, so an interleaving call must not queue behind it.
+        if (item.Interleaves && Volatile.Read(ref _active) is { } active)
+        {
+            Volatile.Write(ref _lastUsed, Environment.TickCount64);
+            _ = item.RunAsync(active); // faults are carried by the call's own task
+            return true;
+        }
+
         Interlocked.Increment(ref _pending);
         if (_mailbox.Writer.TryWrite(item))
         {
@@ -80,6 +90,7 @@ internal sealed class GrainActivation(GrainRuntime runtime, GrainId id, Func<Gra
             grain.Attach(this);
             await grain.OnActivateAsync(Runtime.Stopping).ConfigureAwait(false);
             Runtime.OnActivated(this);
+            Volatile.Write(ref _active, grain);
         }
         catch (Exception e)
         {
@@ -144,6 +155,7 @@ internal sealed class GrainActivation(GrainRuntime runtime, GrainId id, Func<Gra
 
     private async Task CloseAsync(Grain? grain, Exception? failure)
     {
+        Volatile.Write(ref _active, null);
         Runtime.Remove(this);
         _mailbox.Writer.TryComplete();
         foreach (var resource in _resources)

@@ -33,6 +33,18 @@ internal sealed class MemoryStreams : IStreamProvider
         }
     }
 
+    /// <summary>Raises <paramref name="streamEvent"/> on every stream that has an observer here.</summary>
+    public void PublishToAll(StreamEvent streamEvent)
+    {
+        foreach (var (_, observers) in _observers)
+        {
+            foreach (var observer in observers)
+            {
+                observer(streamEvent);
+            }
+        }
+    }
+
     private void Unsubscribe(StreamKey key, Action<StreamEvent> onEvent)
     {
         while (_observers.TryGetValue(key, out var list))

@@ -1,0 +1,100 @@
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Realtime.Api.Tests.Infrastructure;
+
+/// <summary>
+/// A WebSocket client written by hand on a plain TCP socket, for clients no library would be: one
+/// that stops reading and never answers a ping, or one that sends frames a library refuses to send.
+/// </summary>
+public sealed class RawWebSocket : IAsyncDisposable
+{
+    private readonly TcpClient _tcp;
+    private readonly NetworkStream _stream;
+
+    private RawWebSocket(TcpClient tcp)
+    {
+        _tcp = tcp;
+        _stream = tcp.GetStream();
+    }
+
+    public NetworkStream Stream => _stream;
+
+    public static async Task<RawWebSocket> ConnectAsync(Uri webSocketUri, string pathAndQuery)
+    {
+        var tcp = new TcpClient { ReceiveBufferSize = 4096 };
+        await tcp.ConnectAsync(webSocketUri.Host, webSocketUri.Port);
+        var raw = new RawWebSocket(tcp);
+        var key = Convert.ToBase64String(RandomNumberGenerator.GetBytes(16));
+        var request = $"GET {pathAndQuery} HTTP/1.1\r\nHost: {webSocketUri.Authority}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+                      $"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n";
+        await raw._stream.WriteAsync(Encoding.ASCII.GetBytes(request));
+        var response = await raw.ReadHeadersAsync();
+        Assert.StartsWith("HTTP/1.1 101", response);
+        return raw;
+    }
+
+    /// <summary>Sends one masked frame (as a client must) with the given opcode and FIN bit.</summary>
+    public async Task SendFrameAsync(byte opcode, byte[] payload, bool fin = true, bool mask = true)
+    {
+        using var frame = new MemoryStream();
+        frame.WriteByte((byte)((fin ? 0x80 : 0) | opcode));
+        var maskBit = mask ? 0x80 : 0;
+        if (payload.Length < 126)
+        {
+            frame.WriteByte((byte)(maskBit | payload.Length));
+        }
+        else if (payload.Length <= ushort.MaxValue)
+        {
+            frame.WriteByte((byte)(maskBit | 126));
+            frame.Write([(byte)(payload.Length >> 8), (byte)payload.Length]);
+        }
+        else
+        {
+            frame.WriteByte((byte)(maskBit | 127));
+            var length = new byte[8];
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt64BigEndian(length, (ulong)payload.Length);
+            frame.Write(length);
+        }
+
+        var body = payload.ToArray();
+        if (mask)
+        {
+            var key = RandomNumberGenerator.GetBytes(4);
+            frame.Write(key);
+            for (var i = 0; i < body.Length; i++)
+            {
+                body[i] ^= key[i % 4];
+            }
+        }
+
+        frame.Write(body);
+        await _stream.WriteAsync(frame.ToArray());
+    }
+
+    public Task SendTextAsync(string text) => SendFrameAsync(0x1, Encoding.UTF8.GetBytes(text));
+
+    private async Task<string> ReadHeadersAsync()
+    {
+        var headers = new StringBuilder();
+        var one = new byte[1];
+        while (!headers.ToString().EndsWith("\r\n\r\n", StringComparison.Ordinal))
+        {
+            if (await _stream.ReadAsync(one) == 0)
+            {
+                break;
+            }
+
+            headers.Append((char)one[0]);
+        }
+
+        return headers.ToString();
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        _tcp.Dispose();
+        return ValueTask.CompletedTask;
+    }
+}

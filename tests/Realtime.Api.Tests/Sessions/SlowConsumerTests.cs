@@ -1,0 +1,55 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Realtime.Api.Tests.Infrastructure;
+
+namespace Realtime.Api.Tests.Sessions;
+
+public sealed class SlowConsumerTests
+{
+    [Fact]
+    public async Task A_client_that_stops_reading_is_closed_with_4008_while_a_reading_client_loses_nothing()
+    {
+        await using var server = await RealtimeServer.StartAsync(new Dictionary<string, string?>
+        {
+            ["Realtime:Namespaces:bulk:HistorySize"] = "0",
+        });
+        await using var slow = await TestClient.ConnectAsync(server, RealtimeServer.Token("slow"), receiveBufferBytes: 16 * 1024);
+        await using var fast = await server.ConnectAsync("fast");
+        await slow.CallAsync(new { type = "subscribe", channel = "bulk:feed" });
+        await fast.CallAsync(new { type = "subscribe", channel = "bulk:feed" });
+        await slow.PauseReadingAsync();
+
+        // 10 MB in 320 messages of ~32 KB, published over REST while the slow client reads nothing.
+        const int count = 320;
+        var payload = new string('x', 32 * 1024);
+        var fastReceived = new List<long>();
+        var reading = Task.Run(async () =>
+        {
+            while (fastReceived.Count < count)
+            {
+                fastReceived.Add((await fast.NextPushAsync("message", TimeSpan.FromSeconds(30))).GetProperty("offset").GetInt64());
+            }
+        });
+        var clock = Stopwatch.StartNew();
+        for (var i = 0; i < count; i++)
+        {
+            await server.PostAsync<JsonElement>("/api/channels/bulk:feed/messages", new { data = new { i, payload } });
+        }
+
+        await reading;
+        var fastElapsed = clock.Elapsed;
+        Assert.Equal(Enumerable.Range(1, count).Select(i => (long)i), fastReceived);
+
+        slow.ResumeReading();
+        Assert.Equal(4008, (int?)await slow.WaitClosedAsync(TimeSpan.FromSeconds(15)));
+        var disconnect = await slow.NextPushAsync("disconnect");
+        Assert.Equal(4008, disconnect.GetProperty("code").GetInt32());
+        Assert.True(disconnect.GetProperty("reconnect").GetBoolean());
+        Assert.True(slow.Frames.Count(f => f.TryGetProperty("type", out var t) && t.GetString() == "message") < count,
+            "the slow client's queue was dropped, not delivered in full");
+        Assert.True(fastElapsed < TimeSpan.FromSeconds(20), $"the reading client was not held up ({fastElapsed})");
+
+        var metrics = await server.Http.GetStringAsync("/metrics");
+        Assert.Contains("realtime_slow_consumer_closes_total 1", metrics);
+    }
+}

@@ -1,0 +1,49 @@
+using Microsoft.Extensions.Options;
+using Realtime.Api.Tests.Infrastructure;
+
+namespace Realtime.Api.Tests.Startup;
+
+public sealed class ConfigurationTests
+{
+    [Theory]
+    [InlineData("Realtime:Limits:MaxFrameBytes", "12", "Realtime:Limits:MaxFrameBytes")]
+    [InlineData("Realtime:Silo:IdleTimeout", "00:00:00", "Realtime:Silo:IdleTimeout")]
+    [InlineData("Realtime:Auth:JwtSecret", "short", "Realtime:Auth:JwtSecret")]
+    [InlineData("Realtime:Namespaces:chat:HistorySize", "-1", "Realtime:Namespaces:chat")]
+    [InlineData("Realtime:NodeId", "bad node id!", "Realtime:NodeId")]
+    public async Task A_bad_setting_stops_start_up_with_a_message_naming_the_key(string key, string value, string named)
+    {
+        var failure = await Assert.ThrowsAnyAsync<Exception>(() => RealtimeServer.StartAsync(new Dictionary<string, string?> { [key] = value }));
+        Assert.Contains(named, failure.Message);
+    }
+
+    [Fact]
+    public async Task A_value_of_the_wrong_type_stops_start_up_naming_the_key()
+    {
+        var failure = await Assert.ThrowsAnyAsync<Exception>(() => RealtimeServer.StartAsync(new Dictionary<string, string?>
+        {
+            ["Realtime:Limits:MaxSubscriptions"] = "lots",
+        }));
+        Assert.Contains("Realtime:Limits:MaxSubscriptions", failure.ToString());
+    }
+
+    [Fact]
+    public async Task An_unknown_engine_stops_start_up_naming_the_key()
+    {
+        var failure = await Assert.ThrowsAnyAsync<Exception>(() => RealtimeServer.StartAsync(new Dictionary<string, string?>
+        {
+            ["Realtime:Engine"] = "redis",
+        }));
+        Assert.Contains("Realtime:Engine", failure.Message);
+    }
+
+    [Fact]
+    public async Task Options_validation_failures_are_reported_as_such()
+    {
+        var failure = await Assert.ThrowsAnyAsync<OptionsValidationException>(() => RealtimeServer.StartAsync(new Dictionary<string, string?>
+        {
+            ["Realtime:Limits:CommandsPerSecond"] = "0",
+        }));
+        Assert.Contains("Realtime:Limits:CommandsPerSecond", failure.Message);
+    }
+}
