@@ -1,10 +1,10 @@
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Realtime.Api.Auth;
-using Realtime.Api.Health;
 using Realtime.Api.Rest;
 using Realtime.Api.Sessions;
 using Realtime.Grains;
 using Realtime.Silo;
+using Realtime.Silo.Diagnostics;
 
 namespace Realtime.Api.Extensions;
 

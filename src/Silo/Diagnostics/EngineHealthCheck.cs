@@ -1,10 +1,10 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Realtime.Silo.Engines;
 
-namespace Realtime.Api.Health;
+namespace Realtime.Silo.Diagnostics;
 
 /// <summary>Ready only while the engine answers: a load balancer then sends new clients elsewhere.</summary>
-internal sealed class EngineHealthCheck(IRealtimeEngine engine) : IHealthCheck
+public sealed class EngineHealthCheck(IRealtimeEngine engine) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
