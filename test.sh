@@ -6,6 +6,8 @@ cd "$(dirname "$0")"
 
 missing=()
 /usr/bin/python3 -c 'import jwt' 2>/dev/null || missing+=(python3 python3-jwt)   # independent JWT minting
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)      # private servers for engine and cluster tests
+[ -x /usr/sbin/nginx ] || missing+=(nginx)                                          # round-robin balancer in cluster tests
 if ((${#missing[@]})); then
   sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
   echo "test.sh: installing ${missing[*]}"
