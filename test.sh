@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests need (Debian packages) and runs every test project.
-# Usage: ./test.sh [extra dotnet test arguments, e.g. --filter FullyQualifiedName~Recovery]
+# Usage: ./test.sh                 everything
+#        ./test.sh --filter X      only the .NET tests matching X (dotnet test arguments)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -18,13 +19,24 @@ fi
 command -v dotnet >/dev/null || { echo "test.sh: the .NET 10 SDK is required (dotnet not on PATH)" >&2; exit 1; }
 
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+jslog=$(mktemp)
+trap 'rm -f "$log" "$jslog"' EXIT
+
+# 1. The .NET suites: units, engine specification on both engines, sockets, REST, the cluster.
 status=0
 dotnet test Realtime.Orleans.sln -c Release "$@" 2>&1 | tee "$log" || status=$?
 
-# One closing line for the whole run, summed over the test assemblies.
+# 2. The JS client and the demo page in headless Chromium (installs chromium and npm packages).
+if [ "$#" -eq 0 ]; then
+  clients/js/test.sh 2>&1 | tee "$jslog" || status=$?
+fi
+
+# One closing line for the whole run, summed over every suite.
 count() { { grep -oE "$1: +[0-9]+" "$log" || true; } | awk '{ s += $NF } END { print s + 0 }'; }
-passed=$(count Passed); failed=$(count Failed); skipped=$(count Skipped)
+jscount() { { grep -E "^# $1 [0-9]+" "$jslog" || true; } | awk '{ s += $NF } END { print s + 0 }'; }
+passed=$(( $(count Passed) + $(jscount pass) ))
+failed=$(( $(count Failed) + $(jscount fail) ))
+skipped=$(( $(count Skipped) + $(jscount skipped) ))
 echo "test.sh: $passed passed, $failed failed, $skipped skipped"
 if [ "$status" -eq 0 ] && [ "$passed" -eq 0 ]; then
   echo "test.sh: no test ran" >&2

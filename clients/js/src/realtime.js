@@ -165,7 +165,14 @@ export class RealtimeClient {
       return this.#scheduleReconnect(0, 'getToken failed');
     }
     if (seq !== this.#seq) return;
-    const ws = new this.#WebSocket(this.#url);
+    let ws;
+    try {
+      ws = new this.#WebSocket(this.#url);
+    } catch (error) { // a malformed URL, or a page that may not open it: retrying cannot help
+      this.#closed = true;
+      this.#failWaiters(new RealtimeError('closed', `cannot open ${this.#url}: ${error.message}`));
+      return this.#setState('disconnected');
+    }
     this.#ws = ws;
     this.#timers.connect = setTimeout(() => this.#drop(ws, 4000, 'connect timed out'), this.#options.connectTimeout);
     ws.onopen = () => {
@@ -284,18 +291,21 @@ export class RealtimeClient {
     if (ws !== this.#ws) return;
     let frame;
     try { frame = JSON.parse(typeof data === 'string' ? data : String(data)); } catch { return; }
-    if (frame.id !== undefined || frame.error) {
+    if (frame.type === undefined) { // a reply; pushes always have a type (and a notification has an id of its own)
       const call = this.#pending.get(frame.id);
-      if (!call) return this.#emit('error', new RealtimeError(frame.error?.code ?? 'internal', frame.error?.message ?? 'unexpected reply'));
-      this.#pending.delete(frame.id);
-      clearTimeout(call.timer);
-      return frame.error ? call.reject(new RealtimeError(frame.error.code, frame.error.message)) : call.resolve(frame.result);
+      if (call) {
+        this.#pending.delete(frame.id);
+        clearTimeout(call.timer);
+        return frame.error ? call.reject(new RealtimeError(frame.error.code, frame.error.message)) : call.resolve(frame.result);
+      }
+      // No request waits for it: a late reply (ignored), or an error about a frame without an id.
+      return frame.error && this.#emit('error', new RealtimeError(frame.error.code, frame.error.message));
     }
     const sub = this.#channels.get(frame.channel);
     switch (frame.type) {
       case 'message': return sub && this.#deliver(sub, frame);
-      case 'join': sub?.handlers.onJoin?.(frame); return this.#emit('join', frame);
-      case 'leave': sub?.handlers.onLeave?.(frame); return this.#emit('leave', frame);
+      case 'join': safely(sub?.handlers.onJoin, frame); return this.#emit('join', frame);
+      case 'leave': safely(sub?.handlers.onLeave, frame); return this.#emit('leave', frame);
       case 'notification': this.#setUnread(this.unread + 1); return this.#emit('notification', frame);
       case 'direct': return this.#emit('direct', frame);
       case 'unsubscribed':
@@ -314,7 +324,7 @@ export class RealtimeClient {
       [sub.epoch, sub.offset] = [result.epoch, result.offset];
       const event = { channel: sub.channel, epoch: result.epoch, offset: result.offset, recovered: result.recovered, resubscribed: sub.confirmed };
       sub.confirmed = true;
-      sub.handlers.onSubscribed?.(event);
+      safely(sub.handlers.onSubscribed, event);
       this.#emit('subscribed', event);
       this.#settle(sub, result);
     }, (error) => {
@@ -331,7 +341,7 @@ export class RealtimeClient {
   #deliver(sub, message) {
     if (message.epoch === sub.epoch && message.offset <= sub.offset) return;
     [sub.epoch, sub.offset] = [message.epoch, message.offset];
-    sub.handlers.onMessage?.(message);
+    safely(sub.handlers.onMessage, message);
     this.#emit('message', message);
   }
 
@@ -372,13 +382,17 @@ export class RealtimeClient {
   }
 
   #emit(event, payload) {
-    for (const listener of this.#listeners.get(event) ?? []) {
-      try {
-        listener(payload);
-      } catch (error) {
-        setTimeout(() => { throw error; }); // a listener's bug is reported, and the client carries on
-      }
-    }
+    for (const listener of this.#listeners.get(event) ?? []) safely(listener, payload);
+  }
+}
+
+// Calls an app's listener. Its exception is rethrown outside the client, so it is reported and the
+// client's own state stays consistent.
+function safely(listener, payload) {
+  try {
+    listener?.(payload);
+  } catch (error) {
+    setTimeout(() => { throw error; });
   }
 }
 

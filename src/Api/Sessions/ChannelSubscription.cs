@@ -64,6 +64,17 @@ internal sealed class ChannelSubscription(Session session, string channel) : ICh
 
     public void Close() => _closed = true;
 
+    public bool IsClosed => _closed;
+
+    public void Evict(string reason)
+    {
+        if (!_closed)
+        {
+            _closed = true;
+            session.Enqueue(Realtime.Contracts.Wire.ServerFrames.Unsubscribed(Channel, reason));
+        }
+    }
+
     private bool Hold(long offset, byte[] frame)
     {
         lock (this)

@@ -168,9 +168,15 @@ internal sealed partial class Session
             return invalid;
         }
 
-        if (_subscriptions.ContainsKey(channel))
+        if (_subscriptions.TryGetValue(channel, out var existing))
         {
-            return ServerFrames.Error(command.Id, ErrorCodes.BadRequest, $"already subscribed to '{channel}'");
+            if (!existing.IsClosed)
+            {
+                return ServerFrames.Error(command.Id, ErrorCodes.BadRequest, $"already subscribed to '{channel}'");
+            }
+
+            _subscriptions.Remove(channel); // evicted by the server: subscribing again is how the client recovers
+            _registry.Metrics.Unsubscribed();
         }
 
         if (_subscriptions.Count >= _registry.Limits.MaxSubscriptions)

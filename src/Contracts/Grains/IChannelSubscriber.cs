@@ -13,6 +13,10 @@ public interface IChannelSubscriber
     /// <summary>A message push. The same <paramref name="frame"/> array goes to every local subscriber.</summary>
     void Deliver(long offset, byte[] frame);
 
-    /// <summary>Any other push for this channel (join, leave, unsubscribed).</summary>
+    /// <summary>Any other push for this channel (join, leave).</summary>
     void Push(byte[] frame);
+
+    /// <summary>The server ended this subscription: the client is told why (an <c>unsubscribed</c> push)
+    /// and may subscribe again, with <c>since</c>, to learn exactly what it missed.</summary>
+    void Evict(string reason);
 }

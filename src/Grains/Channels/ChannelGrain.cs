@@ -68,11 +68,8 @@ internal sealed class ChannelGrain(
 
     public async Task UnsubscribeAsync(IChannelSubscriber subscriber)
     {
-        if (!_subscribers.Remove(subscriber))
-        {
-            return;
-        }
-
+        // An evicted subscriber is no longer listed, but its presence entry still has to go.
+        _subscribers.Remove(subscriber);
         if (_subscribers.Count == 0)
         {
             DeactivateOnIdle();
@@ -218,12 +215,28 @@ internal sealed class ChannelGrain(
         catch (Exception e)
         {
             GrainsLog.GapRefillFailed(logger, e, _channel, _delivered, upTo);
+            EvictAll("messages may have been missed; subscribe again with since to recover");
+            return;
         }
 
         if (_delivered < upTo - 1 && upTo != long.MaxValue)
         {
             GrainsLog.GapNotFilled(logger, _channel, _delivered, upTo);
+            EvictAll("messages were lost from history; subscribe again with since to learn what is missing");
         }
+    }
+
+    // Never a silent gap: subscribers that may have missed messages are told, and their subscribe
+    // with since then answers exactly, with the messages or with recovered:false.
+    private void EvictAll(string reason)
+    {
+        foreach (var subscriber in _subscribers)
+        {
+            subscriber.Evict(reason);
+        }
+
+        _subscribers.Clear();
+        DeactivateOnIdle();
     }
 
     private void Deliver(Publication publication)

@@ -37,7 +37,7 @@ public sealed class RealtimeServer : IAsyncDisposable
 
     public GrainRuntime Runtime => Services.GetRequiredService<GrainRuntime>();
 
-    public static async Task<RealtimeServer> StartAsync(IDictionary<string, string?>? settings = null)
+    public static async Task<RealtimeServer> StartAsync(IDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Testing" });
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
@@ -55,6 +55,7 @@ public sealed class RealtimeServer : IAsyncDisposable
 
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.AddRealtime();
+        services?.Invoke(builder.Services);
         var app = builder.Build();
         app.MapRealtime();
         await app.StartAsync();

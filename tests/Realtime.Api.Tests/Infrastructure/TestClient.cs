@@ -20,7 +20,7 @@ public sealed class TestClient : IAsyncDisposable
     private readonly ConcurrentDictionary<long, TaskCompletionSource<JsonElement>> _pending = new();
     private readonly Channel<JsonElement> _pushes = Channel.CreateUnbounded<JsonElement>();
     private readonly TaskCompletionSource<WebSocketCloseStatus?> _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly SemaphoreSlim _reading = new(1, 1);
+    private volatile TaskCompletionSource? _paused;
     private readonly SemaphoreSlim _sending = new(1, 1);
     private long _nextId;
     private Task? _loop;
@@ -153,10 +153,14 @@ public sealed class TestClient : IAsyncDisposable
 
     public async Task<WebSocketCloseStatus?> WaitClosedAsync(TimeSpan? timeout = null) => await _closed.Task.WaitAsync(timeout ?? Timeout);
 
-    /// <summary>Stops taking frames off the socket, so the server's sends back up.</summary>
-    public Task PauseReadingAsync() => _reading.WaitAsync();
+    /// <summary>Stops taking frames off the socket after the one in flight, so the server's sends back up.</summary>
+    public Task PauseReadingAsync()
+    {
+        _paused = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        return Task.CompletedTask;
+    }
 
-    public void ResumeReading() => _reading.Release();
+    public void ResumeReading() => Interlocked.Exchange(ref _paused, null)?.TrySetResult();
 
     private async Task ReceiveLoopAsync()
     {
@@ -166,16 +170,12 @@ public sealed class TestClient : IAsyncDisposable
         {
             while (true)
             {
-                await _reading.WaitAsync();
-                WebSocketReceiveResult result;
-                try
+                if (_paused is { } paused)
                 {
-                    result = await _socket.ReceiveAsync(buffer, CancellationToken.None);
+                    await paused.Task;
                 }
-                finally
-                {
-                    _reading.Release();
-                }
+
+                var result = await _socket.ReceiveAsync(buffer, CancellationToken.None);
 
                 if (result.MessageType == WebSocketMessageType.Close)
                 {

@@ -125,6 +125,7 @@ export class TcpProxy {
   #server;
   #sockets = new Set();
   #refusing = false;
+  accepted = 0; // connections forwarded so far
 
   constructor(targetPort) {
     this.targetPort = targetPort;
@@ -133,6 +134,7 @@ export class TcpProxy {
   async start() {
     this.#server = net.createServer((client) => {
       if (this.#refusing) return client.destroy();
+      this.accepted++;
       const upstream = net.connect(this.targetPort, '127.0.0.1');
       for (const [a, b] of [[client, upstream], [upstream, client]]) {
         this.#sockets.add(a);
@@ -156,6 +158,14 @@ export class TcpProxy {
   }
 
   resume() { this.#refusing = false; }
+
+  /** Stops forwarding on every open connection without closing it: a half-open connection. */
+  freeze() {
+    for (const socket of this.#sockets) {
+      socket.unpipe();
+      socket.pause();
+    }
+  }
 
   async stop() {
     this.cut();

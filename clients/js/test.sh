@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Tests of the JS client and the demo page against a real node: installs what they need (npm packages,
+# Debian's chromium), builds src/Api in Release, and runs node's test runner over test/*.test.js.
+# Usage: clients/js/test.sh [extra node --test arguments, e.g. --test-name-pattern=recover]
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+
+command -v node >/dev/null && [ "$(node -p 'process.versions.node.split(".")[0]')" -ge 20 ] \
+  || { echo "clients/js/test.sh: Node.js 20 or later is required" >&2; exit 1; }
+command -v dotnet >/dev/null || { echo "clients/js/test.sh: the .NET 10 SDK is required (dotnet not on PATH)" >&2; exit 1; }
+
+if [ ! -x /usr/bin/chromium ]; then
+  sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  echo "clients/js/test.sh: installing chromium"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
+fi
+
+cd "$here"
+# playwright-core never downloads a browser; the tests drive /usr/bin/chromium.
+npm ci --no-audit --no-fund --loglevel=error
+dotnet build "$root/src/Api" -c Release -nologo -v quiet -clp:ErrorsOnly
+node --test --test-concurrency=1 "$@" test/*.test.js

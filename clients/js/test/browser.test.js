@@ -1,0 +1,132 @@
+// The demo page in Debian's Chromium, driven headless by playwright-core: two people chat, see each
+// other, get a notification, and lose their sockets without losing a message.
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, test } from 'node:test';
+import { chromium } from 'playwright-core';
+import { TcpProxy, TestServer, waitFor } from './helpers/server.js';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ARTIFACTS = path.join(HERE, 'artifacts');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+let server;
+let proxy; // the pages load through it, so their sockets can be cut
+let browser;
+const pages = {};
+const pageErrors = [];
+
+before(async () => {
+  server = await TestServer.start();
+  proxy = await new TcpProxy(server.port).start();
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  await proxy?.stop();
+  await server?.stop();
+});
+
+async function signIn(name) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  page.on('pageerror', (error) => pageErrors.push(`${name}: ${error.message}`));
+  await page.goto(`${proxy.url}/`);
+  await page.getByLabel('Your name').fill(name);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.locator('#connection[data-state="connected"]').waitFor();
+  await page.locator(`#presence li[data-user="${name}"]`).waitFor();
+  pages[name] = page;
+  return page;
+}
+
+const texts = (page) => page.locator('#messages li.message .text').allTextContents();
+const publish = (text) => server.api('POST', '/api/channels/chat:lobby/messages', { data: { text } });
+
+test('the server serves the page and the client module it imports', async () => {
+  const html = await (await fetch(`${server.url}/`)).text();
+  assert.match(html, /<title>Realtime demo<\/title>/);
+  const served = await fetch(`${server.url}/realtime.js`);
+  assert.match(served.headers.get('content-type'), /javascript/);
+  assert.equal(await served.text(), readFileSync(path.join(HERE, '../src/realtime.js'), 'utf8'));
+});
+
+test('joining a room loads its history', async () => {
+  await publish('before anyone came');
+  await publish('still nobody here');
+  const alice = await signIn('alice');
+  await waitFor(async () => (await texts(alice)).length === 2, { message: 'two messages from history' });
+  assert.deepEqual(await texts(alice), ['before anyone came', 'still nobody here']);
+});
+
+test('two people chat both ways and each sees the other in the room', async () => {
+  const alice = pages.alice;
+  const bob = await signIn('bob');
+  await alice.locator('#presence li[data-user="bob"]').waitFor();
+  await bob.locator('#presence li[data-user="alice"]').waitFor();
+
+  await alice.getByLabel('Message').fill('Hi Bob!');
+  await alice.getByRole('button', { name: 'Send' }).click();
+  await bob.getByText('Hi Bob!').waitFor();
+  await bob.getByLabel('Message').fill('Hey Alice, good to see you.');
+  await bob.keyboard.press('Enter');
+  await alice.getByText('Hey Alice, good to see you.').waitFor();
+
+  for (const page of [alice, bob]) {
+    assert.deepEqual((await texts(page)).slice(-2), ['Hi Bob!', 'Hey Alice, good to see you.']);
+    assert.deepEqual(await page.locator('#presence li').evaluateAll((items) => items.map((li) => li.dataset.user)), ['alice', 'bob']);
+  }
+  assert.equal(await alice.locator('#messages li.mine .text').last().textContent(), 'Hi Bob!');
+});
+
+test('a notification sent over REST reaches only its user, with the unread badge; marking it read clears the badge', async () => {
+  const { alice, bob } = pages;
+  await server.api('POST', '/api/users/bob/notifications', { data: { title: 'Your order has shipped', body: 'Arrives Tuesday' } });
+  await bob.locator('#badge[data-count="1"]').waitFor();
+  await bob.locator('#notifications li.unread', { hasText: 'Your order has shipped' }).waitFor();
+  assert.equal(await alice.locator('#badge').textContent(), '0');
+  assert.equal(await alice.locator('#notifications li.unread').count(), 0);
+
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await bob.screenshot({ path: path.join(ARTIFACTS, 'chat.png'), fullPage: true });
+
+  await bob.getByRole('button', { name: 'Mark read' }).click();
+  await bob.locator('#badge[data-count="0"]').waitFor();
+  assert.equal(await bob.locator('#notifications li.unread').count(), 0);
+});
+
+test('after the sockets are cut, the pages reconnect and show the messages published meanwhile, once each', async () => {
+  const { alice, bob } = pages;
+  proxy.cut();
+  for (const page of [alice, bob]) await page.locator('#connection[data-state="reconnecting"]').waitFor();
+  const missed = Array.from({ length: 20 }, (_, i) => `missed ${i + 1}`);
+  for (const text of missed) await publish(text);
+  proxy.resume();
+
+  for (const page of [alice, bob]) {
+    await page.locator('#connection[data-recovered="true"]').waitFor({ timeout: 20_000 });
+    assert.match(await page.locator('#connection').textContent(), /nothing missed/);
+    await waitFor(async () => (await texts(page)).includes('missed 20'), { message: 'the last missed message' });
+    const shown = (await texts(page)).filter((t) => t.startsWith('missed '));
+    assert.deepEqual(shown, missed);
+  }
+  await alice.screenshot({ path: path.join(ARTIFACTS, 'recovered.png') });
+
+  await alice.getByLabel('Message').fill('still here');
+  await alice.keyboard.press('Enter');
+  await bob.getByText('still here').waitFor();
+});
+
+test('closing a tab removes its user from the others\' presence list', async () => {
+  await pages.bob.context().close();
+  await pages.alice.locator('#presence li[data-user="bob"]').waitFor({ state: 'detached' });
+  assert.deepEqual(pageErrors, []);
+});

@@ -1,0 +1,215 @@
+// Connections that end: a dropped socket (recovery with no gap and no repeat), a server restart
+// (recovered:false), a disconnect by the backend (4003, no reconnect), expiring tokens (4001).
+import assert from 'node:assert/strict';
+import { after, afterEach, before, test } from 'node:test';
+import WebSocket from 'ws';
+import { RealtimeClient } from '../src/realtime.js';
+import { TcpProxy, TestServer, mintToken, nextEvent, sleep, waitFor } from './helpers/server.js';
+
+let server;
+let proxy;
+const clients = [];
+
+before(async () => {
+  server = await TestServer.start();
+  proxy = await new TcpProxy(server.port).start();
+});
+afterEach(() => clients.splice(0).forEach((c) => c.close()));
+after(async () => {
+  await proxy?.stop();
+  await server?.stop();
+});
+
+function client(user, { url = proxy.wsUrl, ...options } = {}) {
+  const c = new RealtimeClient(url, { WebSocket, token: mintToken(user), minReconnectDelay: 50, maxReconnectDelay: 400, ...options });
+  clients.push(c);
+  return c;
+}
+
+const publish = (channel, data) => server.api('POST', `/api/channels/${channel}/messages`, { data });
+
+test('after a dropped socket the client resubscribes from its last message: the 50 sent meanwhile arrive once each, in order', async () => {
+  const c = client('rita');
+  const states = [];
+  c.on('state', (s) => states.push(s));
+  await c.connect();
+  const firstClient = c.info.client;
+  const got = [];
+  await c.subscribe('chat:recovery', { onMessage: (m) => got.push(m) });
+  for (let i = 1; i <= 5; i++) await publish('chat:recovery', { n: i });
+  await waitFor(() => got.length === 5, { message: 'the first 5 messages' });
+
+  proxy.cut(); // no close frame: the client sees the socket die, as on a network failure
+  await waitFor(() => c.state === 'reconnecting', { message: 'reconnecting' });
+  for (let i = 6; i <= 55; i++) await publish('chat:recovery', { n: i });
+  const resubscribed = nextEvent(c, 'subscribed', (e) => e.resubscribed);
+  proxy.resume();
+
+  const event = await resubscribed;
+  assert.equal(event.recovered, true);
+  assert.equal(event.offset, 55);
+  await waitFor(() => got.length >= 55, { message: '55 messages' });
+  await publish('chat:recovery', { n: 56 });
+  await waitFor(() => got.length >= 56, { message: 'the live message after recovery' });
+  await sleep(100);
+  assert.deepEqual(got.map((m) => m.data.n), Array.from({ length: 56 }, (_, i) => i + 1));
+  assert.deepEqual(got.map((m) => m.offset), Array.from({ length: 56 }, (_, i) => i + 1));
+  assert.notEqual(c.info.client, firstClient, 'a new socket');
+  assert.deepEqual(states, ['connecting', 'connected', 'reconnecting', 'connected']);
+});
+
+test('requests in flight when the socket drops reject with disconnected; later ones wait for the reconnect', async () => {
+  const c = client('rex');
+  await c.connect();
+  await c.subscribe('chat:inflight');
+  proxy.cut();
+  await waitFor(() => c.state === 'reconnecting');
+  const queued = c.publish('chat:inflight', { text: 'sent after the reconnect' });
+  proxy.resume();
+  assert.deepEqual(Object.keys(await queued).sort(), ['epoch', 'offset']);
+
+  // A reply cannot come back over a socket cut right after the command went out.
+  const inFlight = c.presence('chat:inflight');
+  proxy.cut();
+  await assert.rejects(inFlight, (e) => e.code === 'disconnected');
+  proxy.resume();
+  await waitFor(() => c.state === 'connected');
+});
+
+test('a connection that stops answering is found by ping and replaced, and recovery fills the gap', async () => {
+  const c = client('paul', { pingInterval: 200, requestTimeout: 400 });
+  await c.connect();
+  const got = [];
+  await c.subscribe('chat:frozen', { onMessage: (m) => got.push(m.data.n) });
+  const close = nextEvent(c, 'close');
+  const resubscribed = nextEvent(c, 'subscribed', (e) => e.resubscribed);
+  proxy.freeze(); // nothing passes, nothing closes
+  for (let i = 1; i <= 5; i++) await publish('chat:frozen', { n: i });
+  const closed = await close;
+  assert.deepEqual([closed.code, closed.reason, closed.reconnect], [4000, 'ping timed out', true]);
+  assert.equal((await resubscribed).recovered, true);
+  await waitFor(() => got.length === 5, { message: 'the 5 messages sent while frozen' });
+  assert.deepEqual(got, [1, 2, 3, 4, 5]);
+});
+
+test('subscribe() while reconnecting waits for the connection', async () => {
+  const c = client('sue');
+  await c.connect();
+  proxy.cut();
+  await waitFor(() => c.state === 'reconnecting');
+  const subscribing = c.subscribe('chat:later');
+  await publish('chat:later', { n: 1 }); // before the subscription: not delivered
+  proxy.resume();
+  const result = await subscribing;
+  assert.equal(result.offset, 1);
+  assert.deepEqual(result.messages, []);
+});
+
+test('reconnect attempts back off exponentially with jitter, up to the maximum', async () => {
+  proxy.cut();
+  const c = client('bo', { minReconnectDelay: 40, maxReconnectDelay: 320 });
+  const delays = [];
+  c.on('close', (e) => e.reconnect && delays.push(e.delay));
+  const connecting = c.connect();
+  await waitFor(() => delays.length >= 6, { message: '6 refused attempts' });
+  proxy.resume();
+  await connecting;
+  const ceilings = [40, 80, 160, 320, 320, 320];
+  ceilings.forEach((ceiling, i) => assert.ok(delays[i] >= ceiling / 2 && delays[i] <= ceiling, `delay ${i} = ${delays[i]}, expected ${ceiling / 2}..${ceiling}`));
+  assert.ok(new Set(delays.slice(3)).size > 1 || delays.length > 6, 'jittered');
+});
+
+test('close() while reconnecting stops the attempts', async () => {
+  const c = client('cleo');
+  await c.connect();
+  proxy.cut();
+  await waitFor(() => c.state === 'reconnecting');
+  c.close();
+  const accepted = proxy.accepted;
+  proxy.resume();
+  await sleep(600);
+  assert.equal(c.state, 'disconnected');
+  assert.equal(proxy.accepted, accepted, 'no socket was opened after close()');
+});
+
+test('a disconnect by the backend (4003, reconnect:false) is final', async () => {
+  const c = client('dave');
+  await c.connect();
+  const disconnect = nextEvent(c, 'disconnect');
+  const close = nextEvent(c, 'close');
+  const accepted = proxy.accepted;
+  await server.api('POST', '/api/users/dave/disconnect', { reason: 'account suspended' });
+  assert.deepEqual(await disconnect, { type: 'disconnect', code: 4003, reason: 'account suspended', reconnect: false });
+  assert.deepEqual(await close, { code: 4003, reason: 'account suspended', reconnect: false });
+  await sleep(500);
+  assert.equal(c.state, 'disconnected');
+  assert.equal(proxy.accepted, accepted, 'no reconnect attempt');
+  await assert.rejects(c.ping(), (e) => e.code === 'closed');
+});
+
+test('an expired token (4001 "token expired") makes the client reconnect with a fresh token from getToken', async () => {
+  const tokens = [];
+  const getToken = () => { tokens.push(mintToken('tina', { seconds: 2 })); return tokens.at(-1); };
+  const c = client('tina', { token: undefined, getToken, refreshToken: false });
+  await c.connect();
+  const got = [];
+  await c.subscribe('chat:expiry', { onMessage: (m) => got.push(m.data.n) });
+  const disconnect = nextEvent(c, 'disconnect', () => true, 5_000);
+  const resubscribed = nextEvent(c, 'subscribed', (e) => e.resubscribed, 8_000);
+  await publish('chat:expiry', { n: 1 });
+  assert.deepEqual(await disconnect, { type: 'disconnect', code: 4001, reason: 'token expired', reconnect: true });
+  await publish('chat:expiry', { n: 2 }); // while the client gets its new token and reconnects
+  assert.equal((await resubscribed).recovered, true);
+  assert.ok(tokens.length >= 2, 'getToken was called again');
+  await publish('chat:expiry', { n: 3 });
+  await waitFor(() => got.length === 3, { message: 'three messages' });
+  assert.deepEqual(got, [1, 2, 3]);
+  assert.equal(c.state, 'connected');
+});
+
+test('with refreshToken on, a fresh token is sent before expiry and the session is never interrupted', async () => {
+  let calls = 0;
+  const c = client('uma', { token: undefined, getToken: () => { calls++; return mintToken('uma', { seconds: 2 }); } });
+  await c.connect();
+  const { client: id } = c.info;
+  const interruptions = [];
+  c.on('disconnect', (e) => interruptions.push(e));
+  c.on('close', (e) => interruptions.push(e));
+  await sleep(5_000);
+  assert.deepEqual(interruptions, []);
+  assert.equal(c.info.client, id, 'the same socket throughout');
+  assert.ok(calls >= 3, `getToken called ${calls} times`);
+  assert.deepEqual(await c.ping(), {});
+});
+
+test('a token the server refuses twice in a row ends the attempts with unauthorized', async () => {
+  let calls = 0;
+  const c = client('vic', { token: undefined, getToken: () => { calls++; return 'bad.token.here'; } });
+  await assert.rejects(c.connect(), (e) => e.code === 'unauthorized');
+  assert.equal(calls, 2);
+  assert.equal(c.state, 'disconnected');
+});
+
+// Last: the restart empties the memory engine.
+test('after a server restart the epoch differs: the client resubscribes with recovered:false and follows the new history', async () => {
+  const c = client('walt', { url: server.wsUrl });
+  await c.connect();
+  const got = [];
+  await c.subscribe('chat:restart', { onMessage: (m) => got.push(m) });
+  await publish('chat:restart', { n: 1 });
+  await publish('chat:restart', { n: 2 });
+  await waitFor(() => got.length === 2);
+  const before = got[0].epoch;
+
+  const resubscribed = nextEvent(c, 'subscribed', (e) => e.resubscribed, 60_000);
+  const close = nextEvent(c, 'close', () => true, 30_000);
+  await server.restart();
+  assert.equal((await close).reconnect, true);
+  const event = await resubscribed;
+  assert.equal(event.recovered, false);
+  assert.notEqual(event.epoch, before);
+
+  await publish('chat:restart', { n: 3 }); // offset 1 of the new epoch: not mistaken for a repeat
+  await waitFor(() => got.length === 3, { message: 'the first message after the restart' });
+  assert.deepEqual([got[2].data.n, got[2].offset, got[2].epoch], [3, 1, event.epoch]);
+});
