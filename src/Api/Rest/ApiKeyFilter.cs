@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
+using Realtime.Contracts.Wire;
 
 namespace Realtime.Api.Rest;
 
@@ -47,8 +48,7 @@ internal sealed class ApiKeyFilter(IOptions<ApiOptions> options) : IEndpointFilt
         return known;
     }
 
-    private static ProblemHttpResult Refusal() =>
-        TypedResults.Problem($"a valid {Header} header is required", statusCode: StatusCodes.Status401Unauthorized);
+    private static ProblemHttpResult Refusal() => Problems.Of(ErrorCodes.Unauthorized, $"a valid {Header} header is required");
 
     private static byte[] Digest(string key) => SHA256.HashData(Encoding.UTF8.GetBytes(key));
 

@@ -4,6 +4,7 @@ using Realtime.Contracts.Grains;
 using Realtime.Contracts.Rest;
 using Realtime.Contracts.Wire;
 using Realtime.Silo.Runtime;
+using static Realtime.Api.Rest.Problems;
 
 namespace Realtime.Api.Rest;
 
@@ -107,7 +108,4 @@ internal static class ChannelsApi
 
     private static ProblemHttpResult? Invalid(string channel) =>
         ChannelName.IsValid(channel, out var problem) ? null : BadRequest(problem!);
-
-    internal static ProblemHttpResult BadRequest(string detail) =>
-        TypedResults.Problem(detail, statusCode: StatusCodes.Status400BadRequest, extensions: new Dictionary<string, object?> { ["code"] = ErrorCodes.BadRequest });
 }

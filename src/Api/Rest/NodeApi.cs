@@ -34,7 +34,7 @@ internal static class NodeApi
         {
             if (body?.User is not { Length: > 0 and <= 200 } user)
             {
-                return (IResult)ChannelsApi.BadRequest("the body needs 'user' (1 to 200 characters)");
+                return (IResult)Problems.BadRequest("the body needs 'user' (1 to 200 characters)");
             }
 
             var (token, expiresAt) = issuer.Issue(user, body.Channels);

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http.HttpResults;
 using Realtime.Contracts.Grains;
 using Realtime.Contracts.Wire;
 
@@ -18,12 +19,13 @@ internal static class Problems
         _ => StatusCodes.Status500InternalServerError,
     };
 
-    public static IResult From(RealtimeException e) => Of(e.Code, e.Message);
+    public static ProblemHttpResult From(RealtimeException e) => Of(e.Code, e.Message);
 
-    public static IResult Of(string code, string detail) =>
+    /// <summary>Problem details with the HTTP status of <paramref name="code"/> and the code itself as a <c>code</c> member.</summary>
+    public static ProblemHttpResult Of(string code, string detail) =>
         TypedResults.Problem(detail, statusCode: StatusOf(code), extensions: new Dictionary<string, object?> { ["code"] = code });
 
-    public static IResult BadRequest(string detail) => Of(ErrorCodes.BadRequest, detail);
+    public static ProblemHttpResult BadRequest(string detail) => Of(ErrorCodes.BadRequest, detail);
 
     /// <summary>Turns a <see cref="RealtimeException"/> thrown by a grain into its problem details.</summary>
     public sealed class Filter : IEndpointFilter
@@ -34,23 +36,10 @@ internal static class Problems
             {
                 return await next(context);
             }
-            catch (Exception e) when (Unwrap(e) is { } known)
+            catch (Exception e) when (RealtimeException.FindIn(e) is { } known)
             {
                 return From(known);
             }
-        }
-
-        private static RealtimeException? Unwrap(Exception? e)
-        {
-            for (; e is not null; e = e.InnerException)
-            {
-                if (e is RealtimeException known)
-                {
-                    return known;
-                }
-            }
-
-            return null;
         }
     }
 }

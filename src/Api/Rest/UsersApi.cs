@@ -3,7 +3,7 @@ using Realtime.Contracts.Grains;
 using Realtime.Contracts.Rest;
 using Realtime.Contracts.Wire;
 using Realtime.Silo.Runtime;
-using static Realtime.Api.Rest.ChannelsApi;
+using static Realtime.Api.Rest.Problems;
 
 namespace Realtime.Api.Rest;
 

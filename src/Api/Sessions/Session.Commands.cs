@@ -92,7 +92,7 @@ internal sealed partial class Session
                 _ => ServerFrames.Error(command.Id, ErrorCodes.BadRequest, "unknown command"),
             };
         }
-        catch (Exception e) when (Find<RealtimeException>(e) is { } known)
+        catch (Exception e) when (RealtimeException.FindIn(e) is { } known)
         {
             return ServerFrames.Error(command.Id, known.Code, known.Message);
         }
@@ -313,18 +313,5 @@ internal sealed partial class Session
         {
             SessionsLog.CommandFailed(_registry.Logger, e, ClientId, "cleanup");
         }
-    }
-
-    private static T? Find<T>(Exception? e) where T : Exception
-    {
-        for (; e is not null; e = e.InnerException)
-        {
-            if (e is T found)
-            {
-                return found;
-            }
-        }
-
-        return null;
     }
 }
