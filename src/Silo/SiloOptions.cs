@@ -22,6 +22,10 @@ public sealed class SiloOptions
     [Range(typeof(TimeSpan), "00:00:00.050", "00:10:00")]
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>How often the leader looks for scheduled notifications that are due: the most they are late.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "00:10:00")]
+    public TimeSpan SchedulerInterval { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>A node silent this long is dead: its presence entries are removed and leave is pushed.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
     public TimeSpan NodeTimeout { get; set; } = TimeSpan.FromSeconds(30);

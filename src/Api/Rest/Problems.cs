@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Realtime.Contracts.Grains;
 using Realtime.Contracts.Wire;
+using Realtime.Silo.Engines;
 
 namespace Realtime.Api.Rest;
 
@@ -39,6 +40,10 @@ internal static class Problems
             catch (Exception e) when (RealtimeException.FindIn(e) is { } known)
             {
                 return From(known);
+            }
+            catch (EngineUnavailableException)
+            {
+                return Of(ErrorCodes.Unavailable, "the message store is unavailable, try again");
             }
         }
     }

@@ -35,6 +35,12 @@ public static class CommandParser
         {
             error = new CommandParseError(fields.Id, ErrorCodes.BadRequest, $"malformed JSON at byte {e.BytePositionInLine}");
         }
+        catch (InvalidOperationException)
+        {
+            // GetString throws this, not JsonException, for a string that is valid JSON but not text:
+            // an unpaired surrogate escape such as "\ud800", or invalid UTF-8 inside the quotes.
+            error = new CommandParseError(fields.Id, ErrorCodes.BadRequest, "a string is not valid text (an unpaired surrogate or invalid UTF-8)");
+        }
 
         if (error is not null)
         {

@@ -197,20 +197,16 @@ internal sealed class ChannelGrain(
     }
 
     // The stream skipped offsets (a lost notification, a reconnect): fetch them from history so
-    // subscribers still see every message in order.
+    // subscribers still see every message in order. Only a contiguous run is delivered; if history
+    // no longer holds all of it, subscribers are evicted rather than shown a jump. upTo is exclusive;
+    // long.MaxValue means "up to the channel's newest offset".
     private async Task RefillGapAsync(long upTo)
     {
+        HistoryPage page;
         try
         {
-            var missing = (int)Math.Min(upTo - _delivered - 1, Math.Max(_options.HistorySize, 1));
-            var page = await engine.ReadHistoryAsync(_channel, new HistoryQuery(missing, After: _delivered), CancellationToken.None).ConfigureAwait(false);
-            foreach (var publication in page.Messages)
-            {
-                if (publication.Offset > _delivered && publication.Offset < upTo)
-                {
-                    Deliver(publication);
-                }
-            }
+            var limit = (int)Math.Min(upTo == long.MaxValue ? int.MaxValue : upTo - _delivered - 1, Math.Max(_options.HistorySize, 1));
+            page = await engine.ReadHistoryAsync(_channel, new HistoryQuery(limit, After: _delivered), CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception e)
         {
@@ -219,10 +215,20 @@ internal sealed class ChannelGrain(
             return;
         }
 
-        if (_delivered < upTo - 1 && upTo != long.MaxValue)
+        var target = upTo == long.MaxValue ? page.Offset : upTo - 1;
+        foreach (var publication in page.Messages)
         {
-            GrainsLog.GapNotFilled(logger, _channel, _delivered, upTo);
+            if (publication.Offset == _delivered + 1 && publication.Offset <= target)
+            {
+                Deliver(publication);
+            }
+        }
+
+        if (_delivered < target)
+        {
+            GrainsLog.GapNotFilled(logger, _channel, _delivered, target + 1);
             EvictAll("messages were lost from history; subscribe again with since to learn what is missing");
+            _delivered = target;
         }
     }
 

@@ -88,6 +88,7 @@ public sealed class RealtimeMetrics : IDisposable
         Counter(text, "realtime_grain_activations_total", "Grains activated since start.", _activationsTotal);
         Counter(text, "realtime_publish_failures_total", "Publishes that failed (engine unavailable or error).", _publishFailures);
         Counter(text, "realtime_notifications_total", "Notifications stored.", _notifications);
+        Gauge(text, "realtime_gc_heap_bytes", "Managed heap size at the last garbage collection.", GC.GetGCMemoryInfo().HeapSizeBytes);
 
         text.Append("# HELP realtime_publish_latency_seconds Time from publish to acknowledgement, engine append included.\n");
         text.Append("# TYPE realtime_publish_latency_seconds histogram\n");

@@ -26,10 +26,23 @@ public sealed class ClusterJobs(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         SiloLog.NodeStarted(logger, realtime.Value.NodeId, engine.Name, silo.Value.RunJobs);
-        using var timer = new PeriodicTimer(silo.Value.HeartbeatInterval);
+        var options = silo.Value;
+        var tick = options.SchedulerInterval < options.HeartbeatInterval ? options.SchedulerInterval : options.HeartbeatInterval;
+        using var timer = new PeriodicTimer(tick);
+        var lastRound = long.MinValue;
         do
         {
-            await RunRoundAsync(stoppingToken).ConfigureAwait(false);
+            // Scheduled notifications every tick; heartbeat and housekeeping every heartbeat interval.
+            var now = Environment.TickCount64;
+            if (now - lastRound >= (long)options.HeartbeatInterval.TotalMilliseconds - 1)
+            {
+                lastRound = now;
+                await RunRoundAsync(stoppingToken).ConfigureAwait(false);
+            }
+            else if (options.RunJobs && await RunAsync("leadership", () => engine.TryLeadAsync(stoppingToken)).ConfigureAwait(false))
+            {
+                await DeliverDueAsync(stoppingToken).ConfigureAwait(false);
+            }
         }
         while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
     }
@@ -46,17 +59,19 @@ public sealed class ClusterJobs(
             return;
         }
 
-        await RunAsync("scheduled-notifications", async () =>
-        {
-            var count = await engine.DeliverDueNotificationsAsync(cancellationToken).ConfigureAwait(false);
-            if (count > 0)
-            {
-                SiloLog.ScheduledDelivered(logger, count);
-            }
-        }).ConfigureAwait(false);
+        await DeliverDueAsync(cancellationToken).ConfigureAwait(false);
         await RunAsync("dead-nodes", () => ExpireDeadNodesAsync(cancellationToken)).ConfigureAwait(false);
         await RunAsync("retention", () => engine.TrimAsync(cancellationToken)).ConfigureAwait(false);
     }
+
+    private Task DeliverDueAsync(CancellationToken cancellationToken) => RunAsync("scheduled-notifications", async () =>
+    {
+        var count = await engine.DeliverDueNotificationsAsync(cancellationToken).ConfigureAwait(false);
+        if (count > 0)
+        {
+            SiloLog.ScheduledDelivered(logger, count);
+        }
+    });
 
     private async Task ExpireDeadNodesAsync(CancellationToken cancellationToken)
     {

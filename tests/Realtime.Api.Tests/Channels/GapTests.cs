@@ -38,6 +38,29 @@ public sealed class GapTests
         Assert.Equal(5, again.GetProperty("offset").GetInt64());
     }
 
+    [Fact]
+    public async Task A_gap_whose_start_history_has_lost_is_not_shown_as_a_jump()
+    {
+        // History keeps 3 messages. The stream loses 2 to 4, so when 5 arrives history holds 3, 4, 5:
+        // the end of the gap but not its start (2). Delivering 3 and 4 would hide the loss of 2.
+        await using var server = await RealtimeServer.StartAsync(
+            new Dictionary<string, string?> { ["Realtime:Namespaces:lossy:HistorySize"] = "3" },
+            services => services.Replace(ServiceDescriptor.Singleton<IRealtimeEngine>(sp =>
+                new LossyEngine(ActivatorUtilities.CreateInstance<MemoryEngine>(sp), dropped: [2, 3, 4]))));
+        await using var client = await server.ConnectAsync("alice");
+        await client.CallAsync(new { type = "subscribe", channel = "lossy:partial" });
+        for (var i = 1; i <= 5; i++)
+        {
+            await server.PostAsync<JsonElement>("/api/channels/lossy:partial/messages", new { data = i });
+        }
+
+        Assert.Equal(1, (await client.NextPushAsync("message")).GetProperty("offset").GetInt64());
+        await client.NextPushAsync("unsubscribed");
+        var offsets = client.Frames.Where(f => f.TryGetProperty("type", out var t) && t.GetString() == "message")
+            .Select(f => f.GetProperty("offset").GetInt64());
+        Assert.Equal([1L], offsets);
+    }
+
     /// <summary>The memory engine, except that the stream drops some offsets (as a lost NOTIFY would).</summary>
     private sealed class LossyEngine(MemoryEngine inner, long[] dropped) : IRealtimeEngine
     {

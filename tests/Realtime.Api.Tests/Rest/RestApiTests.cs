@@ -344,6 +344,7 @@ public sealed class RestApiTests
         var before = await first.Content.ReadAsStringAsync();
         Assert.Contains("# TYPE realtime_connections gauge", before);
         Assert.Contains("realtime_publish_latency_seconds_bucket{le=\"+Inf\"}", before);
+        Assert.Contains("# TYPE realtime_gc_heap_bytes gauge", before);
         Assert.Equal(0, Sample(before, "realtime_connections"));
 
         await using var alice = await server.ConnectAsync("alice");

@@ -26,7 +26,16 @@ public sealed partial class PostgresEngine : IRealtimeEngine, IAsyncDisposable
 
     public PostgresEngine(IOptions<PostgresOptions> options, IOptions<RetentionOptions> retention, TimeProvider time, ILogger<PostgresEngine> logger)
     {
-        var builder = new NpgsqlConnectionStringBuilder(options.Value.ConnectionString);
+        NpgsqlConnectionStringBuilder builder;
+        try
+        {
+            builder = new NpgsqlConnectionStringBuilder(options.Value.ConnectionString);
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidOperationException($"{PostgresOptions.Section}:ConnectionString is not a valid Npgsql connection string: {e.Message}", e);
+        }
+
         if (!builder.ContainsKey("Timeout"))
         {
             builder.Timeout = 3; // fail fast when the server is down, so callers hear "unavailable" quickly
