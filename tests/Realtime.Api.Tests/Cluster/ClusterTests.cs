@@ -223,4 +223,19 @@ public sealed class ClusterTests
         var delivered = (await reader.MessagesAsync(acked.Count)).Select(m => m.GetProperty("offset").GetInt64()).ToList();
         Assert.Equal(acked, delivered);
     }
+
+    [Fact]
+    public async Task A_node_started_while_postgres_is_down_waits_for_it_and_then_serves()
+    {
+        await using var cluster = await TestCluster.StartAsync(apiNodes: 1);
+        await cluster.Postgres.KillAsync();
+        var starting = cluster.AddNodeAsync();
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        Assert.False(starting.IsCompleted, "the node is not ready while PostgreSQL is down");
+
+        await cluster.Postgres.StartAgainAsync();
+        var node = await starting;
+        await using var client = await node.ConnectAsync("late");
+        await client.CallAsync(new { type = "publish", channel = "chat:late", data = 1 });
+    }
 }

@@ -17,6 +17,7 @@ namespace Realtime.Silo.Engines.Postgres;
 public sealed partial class PostgresEngine : IRealtimeEngine, IAsyncDisposable
 {
     private readonly NpgsqlDataSource _dataSource;
+    private readonly PostgresOptions _options;
     private readonly IOptions<RetentionOptions> _retention;
     private readonly TimeProvider _time;
     private readonly ILogger<PostgresEngine> _logger;
@@ -47,6 +48,7 @@ public sealed partial class PostgresEngine : IRealtimeEngine, IAsyncDisposable
         }
 
         _dataSource = NpgsqlDataSource.Create(builder.ConnectionString);
+        _options = options.Value;
         _retention = retention;
         _time = time;
         _logger = logger;
@@ -59,9 +61,30 @@ public sealed partial class PostgresEngine : IRealtimeEngine, IAsyncDisposable
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        await Guard(() => PostgresSchema.MigrateAsync(_dataSource, cancellationToken)).ConfigureAwait(false);
+        // Nodes often boot beside their database: wait for it (up to StartupTimeout) instead of exiting.
+        var deadline = DateTime.UtcNow + _options.StartupTimeout;
+        while (true)
+        {
+            try
+            {
+                await Guard(() => PostgresSchema.MigrateAsync(_dataSource, cancellationToken)).ConfigureAwait(false);
+                await _listener.StartAsync(cancellationToken).ConfigureAwait(false);
+                break;
+            }
+            catch (Exception e) when (IsUnavailable(e) || e is EngineUnavailableException)
+            {
+                if (DateTime.UtcNow >= deadline)
+                {
+                    throw new EngineUnavailableException(
+                        $"PostgreSQL could not be reached within {PostgresOptions.Section}:StartupTimeout ({_options.StartupTimeout}): {e.Message}", e);
+                }
+
+                PostgresLog.WaitingForPostgres(_logger, e.Message);
+                await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
+            }
+        }
+
         _batcher.Start();
-        await _listener.StartAsync(cancellationToken).ConfigureAwait(false);
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)

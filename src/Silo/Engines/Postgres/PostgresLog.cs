@@ -13,6 +13,9 @@ internal static partial class PostgresLog
     [LoggerMessage(302, LogLevel.Information, "Listening for events on PostgreSQL (resync {Resync})")]
     public static partial void Listening(ILogger logger, bool resync);
 
+    [LoggerMessage(304, LogLevel.Warning, "Waiting for PostgreSQL: {Problem}")]
+    public static partial void WaitingForPostgres(ILogger logger, string problem);
+
     [LoggerMessage(303, LogLevel.Error, "Could not decode or resolve an event payload; the channel's next message refills any gap")]
     public static partial void BadPayload(ILogger logger, Exception exception);
 }

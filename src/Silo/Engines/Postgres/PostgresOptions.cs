@@ -15,6 +15,10 @@ public sealed class PostgresOptions
     [Range(1, 10_000)]
     public int MaxBatch { get; set; } = 256;
 
+    /// <summary>How long a starting node waits for PostgreSQL to come up before it gives up.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    public TimeSpan StartupTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
     /// <summary>How long to wait before reconnecting the LISTEN connection after it failed.</summary>
     [Range(typeof(TimeSpan), "00:00:00.010", "00:01:00")]
     public TimeSpan ReconnectDelay { get; set; } = TimeSpan.FromMilliseconds(500);
