@@ -30,7 +30,18 @@ public static class RealtimeExtensions
         services.AddProblemDetails();
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, RealtimeJsonContext.Default));
         services.AddOpenApi();
-        services.AddHealthChecks().AddCheck<EngineHealthCheck>("engine", tags: ["ready"]);
+        services.AddHealthChecks()
+            .AddCheck<EngineHealthCheck>("engine", tags: ["ready"])
+            .AddCheck<AcceptingHealthCheck>("sockets", tags: ["ready"]);
+
+        // Kestrel does not bind Kestrel:Limits on its own. Request headers get 10 s (Kestrel's default
+        // is 30 s), the same as HandshakeTimeout, so a client dribbling its upgrade request one byte at
+        // a time holds a connection no longer than one that never authenticates.
+        builder.WebHost.ConfigureKestrel((context, kestrel) =>
+        {
+            kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10);
+            context.Configuration.GetSection("Kestrel:Limits").Bind(kestrel.Limits);
+        });
 
         // Request logs would carry ?token= from the upgrade URL: keep them out of the logs.
         builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);

@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Net.WebSockets;
-using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Realtime.Api.Auth;
 using Realtime.Contracts.Grains;
@@ -9,9 +8,12 @@ using Realtime.Contracts.Wire;
 namespace Realtime.Api.Sessions;
 
 /// <summary>
-/// One socket. A reader loop parses and answers commands one at a time; a single writer loop drains
-/// a queue bounded in bytes. Pushes from grains only append to that queue, so a client that does not
-/// read costs the node at most <c>MaxQueueBytes</c> and is then closed with 4008; it never slows others.
+/// One socket. A reader loop parses and answers commands one at a time; a single writer drains a queue
+/// bounded in bytes. Pushes from grains only append to that queue, so a client that does not read costs
+/// the node at most <c>MaxQueueBytes</c> and is then closed with 4008; it never slows others.
+/// An idle socket holds no receive buffer and no parked writer (SPEC §11: at most 12 KB per idle connection):
+/// the reader waits with a zero-byte read and rents a buffer only when a frame arrives, and the writer runs
+/// only while the queue has frames.
 /// </summary>
 internal sealed partial class Session : IUserSession
 {
@@ -19,7 +21,11 @@ internal sealed partial class Session : IUserSession
 
     private readonly WebSocket _socket;
     private readonly SessionRegistry _registry;
-    private readonly Channel<byte[]> _outbound = Channel.CreateUnbounded<byte[]>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Lock _queueLock = new();
+    private Queue<byte[]>? _queue;
+    private bool _writing;     // a writer run is draining the queue (at most one at a time)
+    private bool _completed;   // no more frames are accepted; the writer closes once the queue is empty
+    private TaskCompletionSource? _closed;
     private readonly Dictionary<string, ChannelSubscription> _subscriptions = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _aborted = new();
     private CommandRateLimiter _rate;
@@ -53,12 +59,13 @@ internal sealed partial class Session : IUserSession
 
     public async Task RunAsync(string? queryToken)
     {
-        var writer = WriteLoopAsync();
         try
         {
             if (queryToken is not null)
             {
-                await AuthenticateAsync(queryToken, replyTo: null).ConfigureAwait(false);
+                var token = queryToken;
+                queryToken = null; // the state machine would keep the token for the socket's lifetime
+                await AuthenticateAsync(token, replyTo: null).ConfigureAwait(false);
             }
 
             await ReadLoopAsync().ConfigureAwait(false);
@@ -71,8 +78,16 @@ internal sealed partial class Session : IUserSession
         {
             RequestClose(_socket.CloseStatus is { } status ? (int)status : CloseCodes.InternalError, "socket ended", dropQueue: true);
             await LeaveEverythingAsync().ConfigureAwait(false);
-            await writer.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-            _socket.Abort();
+            await _closed!.Task.ConfigureAwait(false);
+
+            // After a protocol error the framework has sent its close frame (1002, 1007), but Kestrel may
+            // not have flushed it yet: aborting would drop it and the client would see 1006. Returning
+            // lets Kestrel flush and end the connection; a socket still open is aborted.
+            if (_socket.State is not (WebSocketState.CloseSent or WebSocketState.Closed))
+            {
+                _socket.Abort();
+            }
+
             SessionsLog.Closed(_registry.Logger, ClientId, Identity?.User, _closeCode, _closeReason);
         }
     }
@@ -91,10 +106,25 @@ internal sealed partial class Session : IUserSession
             return;
         }
 
-        if (!_outbound.Writer.TryWrite(frame))
+        lock (_queueLock)
         {
-            Interlocked.Add(ref _queuedBytes, -frame.Length);
+            if (_completed)
+            {
+                Interlocked.Add(ref _queuedBytes, -frame.Length);
+                return;
+            }
+
+            (_queue ??= new Queue<byte[]>()).Enqueue(frame);
+            if (_writing)
+            {
+                return;
+            }
+
+            _writing = true;
         }
+
+        // Starts on the caller's thread (a grain's delivery loop, say): a send that completes at once costs no thread hop.
+        _ = WriteAsync();
     }
 
     void IUserSession.Push(byte[] frame) => Enqueue(frame);
@@ -120,8 +150,20 @@ internal sealed partial class Session : IUserSession
             _dropQueue = true;
         }
 
-        _outbound.Writer.TryComplete();
+        bool start;
+        lock (_queueLock)
+        {
+            _closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _completed = true;
+            start = !_writing;
+            _writing = true;
+        }
+
         _aborted.CancelAfter(_registry.Limits.CloseTimeout);
+        if (start)
+        {
+            _ = WriteAsync();
+        }
     }
 
     private void CloseAsSlowConsumer()
@@ -137,25 +179,58 @@ internal sealed partial class Session : IUserSession
             ServerFrames.Disconnect(CloseCodes.SlowConsumer, "slow consumer", reconnect: true));
     }
 
-    private async Task WriteLoopAsync()
+    // One run drains the queue and ends when it is empty; once the session is completed, the run that
+    // finds the queue empty sends the farewell and the close frame. Enqueue and RequestClose start a run
+    // when none is active, so frames go out in queue order from one writer at a time.
+    private async Task WriteAsync()
     {
-        var reader = _outbound.Reader;
-        try
+        while (true)
         {
-            while (await reader.WaitToReadAsync(_aborted.Token).ConfigureAwait(false))
+            byte[]? frame = null;
+            lock (_queueLock)
             {
-                while (reader.TryRead(out var frame))
+                if (_queue is { Count: > 0 } queue)
                 {
-                    if (!_dropQueue)
-                    {
-                        await _socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, _aborted.Token).ConfigureAwait(false);
-                        _registry.Metrics.FrameOut();
-                    }
-
-                    Interlocked.Add(ref _queuedBytes, -frame.Length);
+                    frame = queue.Dequeue();
+                }
+                else if (!_completed)
+                {
+                    _writing = false;
+                    return;
                 }
             }
 
+            if (frame is null)
+            {
+                await FinishAsync().ConfigureAwait(false);
+                return;
+            }
+
+            try
+            {
+                if (!_dropQueue)
+                {
+                    await _socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, _aborted.Token).ConfigureAwait(false);
+                    _registry.Metrics.FrameOut();
+                }
+            }
+            catch (Exception e) when (e is WebSocketException or OperationCanceledException or IOException or ObjectDisposedException)
+            {
+                // Cancelling a send aborts the socket, which ends the reader loop too; what is queued is dropped.
+                _socket.Abort();
+                _dropQueue = true;
+            }
+            finally
+            {
+                Interlocked.Add(ref _queuedBytes, -frame.Length);
+            }
+        }
+    }
+
+    private async Task FinishAsync()
+    {
+        try
+        {
             if (_farewell is { } farewell && _socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
             {
                 await _socket.SendAsync(farewell, WebSocketMessageType.Text, endOfMessage: true, _aborted.Token).ConfigureAwait(false);
@@ -169,44 +244,37 @@ internal sealed partial class Session : IUserSession
         }
         catch (Exception e) when (e is WebSocketException or OperationCanceledException or IOException or ObjectDisposedException)
         {
-            // Cancelling a send aborts the socket, which ends the reader loop too.
             _socket.Abort();
         }
         finally
         {
-            while (reader.TryRead(out _))
+            lock (_queueLock)
             {
+                _queue = null;
             }
+
+            _closed!.TrySetResult();
         }
     }
 
     private async Task ReadLoopAsync()
     {
         var limits = _registry.Limits;
-        var buffer = ArrayPool<byte>.Shared.Rent(InitialReceiveBytes);
-        var count = 0;
-        try
+        while (true)
         {
-            while (true)
+            // Wait for the next frame without a buffer, so an idle socket holds none.
+            var result = await _socket.ReceiveAsync(Memory<byte>.Empty, _aborted.Token).ConfigureAwait(false);
+            if (result.MessageType == WebSocketMessageType.Close)
             {
-                var space = Math.Min(buffer.Length, limits.MaxFrameBytes + 1) - count;
-                var result = await _socket.ReceiveAsync(buffer.AsMemory(count, space), _aborted.Token).ConfigureAwait(false);
-                if (result.MessageType == WebSocketMessageType.Close)
-                {
-                    // Echo the client's close code, then finish.
-                    RequestClose((int?)_socket.CloseStatus ?? CloseCodes.InternalError, _socket.CloseStatusDescription ?? "", dropQueue: true);
-                    return;
-                }
+                EchoClose();
+                return;
+            }
 
-                count += result.Count;
-                if (count > limits.MaxFrameBytes)
-                {
-                    RequestClose(CloseCodes.MessageTooBig, $"frame over {limits.MaxFrameBytes} bytes", dropQueue: true);
-                    await DrainUntilClosedAsync(buffer).ConfigureAwait(false);
-                    return;
-                }
-
-                if (!result.EndOfMessage)
+            var buffer = ArrayPool<byte>.Shared.Rent(InitialReceiveBytes);
+            try
+            {
+                var count = 0;
+                while (!result.EndOfMessage)
                 {
                     if (count == buffer.Length)
                     {
@@ -216,7 +284,21 @@ internal sealed partial class Session : IUserSession
                         buffer = larger;
                     }
 
-                    continue;
+                    var space = Math.Min(buffer.Length, limits.MaxFrameBytes + 1) - count;
+                    result = await _socket.ReceiveAsync(buffer.AsMemory(count, space), _aborted.Token).ConfigureAwait(false);
+                    if (result.MessageType == WebSocketMessageType.Close)
+                    {
+                        EchoClose();
+                        return;
+                    }
+
+                    count += result.Count;
+                    if (count > limits.MaxFrameBytes)
+                    {
+                        RequestClose(CloseCodes.MessageTooBig, $"frame over {limits.MaxFrameBytes} bytes", dropQueue: true);
+                        await DrainUntilClosedAsync(buffer).ConfigureAwait(false);
+                        return;
+                    }
                 }
 
                 _registry.Metrics.FrameIn();
@@ -224,20 +306,17 @@ internal sealed partial class Session : IUserSession
                 {
                     await HandleFrameAsync(result.MessageType, buffer.AsMemory(0, count)).ConfigureAwait(false);
                 }
-
-                count = 0;
-                if (buffer.Length > InitialReceiveBytes)
-                {
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    buffer = ArrayPool<byte>.Shared.Rent(InitialReceiveBytes);
-                }
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
             }
         }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
     }
+
+    // The client closed: echo its close code, then finish.
+    private void EchoClose() =>
+        RequestClose((int?)_socket.CloseStatus ?? CloseCodes.InternalError, _socket.CloseStatusDescription ?? "", dropQueue: true);
 
     // After a close we requested, keep reading (and discarding) until the client's close frame arrives.
     private async Task DrainUntilClosedAsync(byte[] scratch)

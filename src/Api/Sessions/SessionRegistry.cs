@@ -37,6 +37,9 @@ internal sealed class SessionRegistry(
 
     public int Count => _sessions.Count;
 
+    /// <summary>True once shutdown began: new sockets are refused so clients reconnect elsewhere.</summary>
+    public bool IsStopping { get; private set; }
+
     public async Task RunAsync(WebSocket socket, string? queryToken, string? remote)
     {
         var session = new Session(socket, this, NewClientId());
@@ -45,7 +48,10 @@ internal sealed class SessionRegistry(
         SessionsLog.Opened(logger, session.ClientId, remote);
         try
         {
-            await session.RunAsync(queryToken).ConfigureAwait(false);
+            // Hand the token over without keeping it in this method's state for the socket's lifetime.
+            var token = queryToken;
+            queryToken = null;
+            await session.RunAsync(token).ConfigureAwait(false);
         }
         finally
         {
@@ -71,7 +77,11 @@ internal sealed class SessionRegistry(
 
     // Runs before any hosted service stops, the server included: otherwise the server would wait out
     // its shutdown timeout on open sockets and then drop them without a word.
-    public Task StoppingAsync(CancellationToken cancellationToken) => CloseAllAsync(Limits.CloseTimeout);
+    public Task StoppingAsync(CancellationToken cancellationToken)
+    {
+        IsStopping = true;
+        return CloseAllAsync(Limits.CloseTimeout);
+    }
 
     public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Options;
 using Realtime.Grains;
 
@@ -15,6 +16,12 @@ public static class WebSocketGateway
                 return Results.Problem("GET /ws expects a WebSocket upgrade", statusCode: StatusCodes.Status400BadRequest);
             }
 
+            if (registry.IsStopping)
+            {
+                // A client told to reconnect (4010) must not land on this node again while it stops.
+                return Results.Problem("the node is shutting down; connect to another node", statusCode: StatusCodes.Status503ServiceUnavailable);
+            }
+
             if (!origins.Allows(context.Request, out var origin))
             {
                 SessionsLog.ForeignOrigin(registry.Logger, context.TraceIdentifier, origin);
@@ -26,7 +33,10 @@ public static class WebSocketGateway
                 KeepAliveInterval = limits.Value.KeepAliveInterval,
                 KeepAliveTimeout = limits.Value.KeepAliveTimeout,
             });
-            string? token = context.Request.Query.TryGetValue("token", out var t) ? t.ToString() : null;
+            // Parsed here rather than through Request.Query, which would keep the parsed query (token included)
+            // in the request's features for as long as the socket is open.
+            string? token = QueryHelpers.ParseNullableQuery(context.Request.QueryString.Value) is { } query
+                && query.TryGetValue("token", out var t) ? t.ToString() : null;
             await registry.RunAsync(socket, token, context.Connection.RemoteIpAddress?.ToString());
             return Results.Empty;
         }).ExcludeFromDescription();

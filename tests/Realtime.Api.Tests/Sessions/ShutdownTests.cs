@@ -26,6 +26,22 @@ public sealed class ShutdownTests
     }
 
     [Fact]
+    public async Task A_stopping_node_refuses_new_sockets_so_clients_reconnect_elsewhere()
+    {
+        var server = await RealtimeServer.StartAsync();
+        await using var holder = await server.ConnectAsync("holder");
+        await holder.CallAsync(new { type = "ping" });
+
+        // Graceful shutdown waits for open sockets; meanwhile the node must not take new ones.
+        await server.Services.GetRequiredService<Realtime.Api.Sessions.SessionRegistry>().StoppingAsync(CancellationToken.None);
+        var refused = await Assert.ThrowsAnyAsync<System.Net.WebSockets.WebSocketException>(() => server.ConnectAsync("late"));
+        Assert.Contains("503", refused.Message);
+        using var ready = await server.Http.GetAsync("/health/ready");
+        Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+        await server.DisposeAsync();
+    }
+
+    [Fact]
     public async Task A_half_open_client_that_never_answers_pings_is_dropped_and_leaves_presence()
     {
         await using var server = await RealtimeServer.StartAsync(new Dictionary<string, string?>
