@@ -59,6 +59,10 @@ public interface IRealtimeEngine : IStreamProvider
     /// entries and returns those entries so a leave can be pushed for each.</summary>
     Task<IReadOnlyList<(string Channel, PresenceEntry Entry)>> ExpireDeadNodesAsync(TimeSpan timeout, CancellationToken cancellationToken);
 
+    /// <summary>Forgets one node now (used by a node starting under the id of an earlier process):
+    /// removes its presence entries and returns them so a leave can be pushed for each.</summary>
+    Task<IReadOnlyList<(string Channel, PresenceEntry Entry)>> RemoveNodeAsync(string node, CancellationToken cancellationToken);
+
     /// <summary>True while this node holds the cluster-jobs leadership, so each job runs once in the cluster.</summary>
     Task<bool> TryLeadAsync(CancellationToken cancellationToken);
 

@@ -23,18 +23,32 @@ public sealed class ClusterJobs(
     IOptions<SiloOptions> silo,
     ILogger<ClusterJobs> logger) : BackgroundService
 {
+    /// <summary>
+    /// Before the node takes sockets: presence entries left under this node's id by an earlier
+    /// process (a restart that kept its NodeId) are removed and a leave is pushed for each.
+    /// </summary>
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await RunAsync("stale-presence", async () =>
+        {
+            var stale = await engine.RemoveNodeAsync(realtime.Value.NodeId, cancellationToken).ConfigureAwait(false);
+            await PublishLeavesAsync(stale, cancellationToken).ConfigureAwait(false);
+        }).ConfigureAwait(false);
+        await base.StartAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         SiloLog.NodeStarted(logger, realtime.Value.NodeId, engine.Name, silo.Value.RunJobs);
         var options = silo.Value;
         var tick = options.SchedulerInterval < options.HeartbeatInterval ? options.SchedulerInterval : options.HeartbeatInterval;
         using var timer = new PeriodicTimer(tick);
-        var lastRound = long.MinValue;
+        long? lastRound = null;
         do
         {
             // Scheduled notifications every tick; heartbeat and housekeeping every heartbeat interval.
             var now = Environment.TickCount64;
-            if (now - lastRound >= (long)options.HeartbeatInterval.TotalMilliseconds - 1)
+            if (lastRound is not { } last || now - last >= (long)options.HeartbeatInterval.TotalMilliseconds - 1)
             {
                 lastRound = now;
                 await RunRoundAsync(stoppingToken).ConfigureAwait(false);
@@ -76,6 +90,11 @@ public sealed class ClusterJobs(
     private async Task ExpireDeadNodesAsync(CancellationToken cancellationToken)
     {
         var removed = await engine.ExpireDeadNodesAsync(silo.Value.NodeTimeout, cancellationToken).ConfigureAwait(false);
+        await PublishLeavesAsync(removed, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task PublishLeavesAsync(IReadOnlyList<(string Channel, PresenceEntry Entry)> removed, CancellationToken cancellationToken)
+    {
         foreach (var (channel, entry) in removed)
         {
             await engine.PublishAsync(StreamKey.ForChannel(channel), new PresenceEvent(channel, entry, Joined: false), cancellationToken)

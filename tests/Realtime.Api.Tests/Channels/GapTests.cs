@@ -84,6 +84,7 @@ public sealed class GapTests
         public Task HeartbeatAsync(Realtime.Contracts.Presence.NodeStatus status, CancellationToken cancellationToken) => inner.HeartbeatAsync(status, cancellationToken);
         public Task<IReadOnlyList<Realtime.Contracts.Presence.NodeStatus>> ListNodesAsync(CancellationToken cancellationToken) => inner.ListNodesAsync(cancellationToken);
         public Task<IReadOnlyList<(string Channel, Realtime.Contracts.Presence.PresenceEntry Entry)>> ExpireDeadNodesAsync(TimeSpan timeout, CancellationToken cancellationToken) => inner.ExpireDeadNodesAsync(timeout, cancellationToken);
+        public Task<IReadOnlyList<(string Channel, Realtime.Contracts.Presence.PresenceEntry Entry)>> RemoveNodeAsync(string node, CancellationToken cancellationToken) => inner.RemoveNodeAsync(node, cancellationToken);
         public Task<bool> TryLeadAsync(CancellationToken cancellationToken) => inner.TryLeadAsync(cancellationToken);
         public Task TrimAsync(CancellationToken cancellationToken) => inner.TrimAsync(cancellationToken);
     }

@@ -238,4 +238,25 @@ public sealed class ClusterTests
         await using var client = await node.ConnectAsync("late");
         await client.CallAsync(new { type = "publish", channel = "chat:late", data = 1 });
     }
+
+    [Fact]
+    public async Task A_node_restarted_under_the_same_id_clears_the_presence_its_predecessor_left()
+    {
+        // A long node timeout: only the restart itself can clear the old entry within the test.
+        await using var cluster = await TestCluster.StartAsync(apiNodes: 2, new Dictionary<string, string> { ["Realtime__Silo__NodeTimeout"] = "00:05:00" });
+        await using var watcher = await cluster[1].ConnectAsync("watcher");
+        await watcher.CallAsync(new { type = "subscribe", channel = "chat:ghost" });
+        var ghost = await cluster[0].ConnectAsync("ghost");
+        await ghost.CallAsync(new { type = "subscribe", channel = "chat:ghost" });
+        await watcher.NextPushAsync("join");
+
+        cluster[0].Kill();
+        await cluster[0].StartAsync();
+
+        var leave = await watcher.NextPushAsync("leave", TimeSpan.FromSeconds(15));
+        Assert.Equal("ghost", leave.GetProperty("user").GetString());
+        var presence = await cluster[1].Http.GetFromJsonAsync<JsonElement>("/api/channels/chat:ghost/presence");
+        Assert.Equal(["watcher"], presence.GetProperty("clients").EnumerateArray().Select(c => c.GetProperty("user").GetString()));
+        await ghost.DisposeAsync();
+    }
 }

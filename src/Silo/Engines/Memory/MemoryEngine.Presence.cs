@@ -45,7 +45,14 @@ public sealed partial class MemoryEngine
     public Task<IReadOnlyList<(string Channel, PresenceEntry Entry)>> ExpireDeadNodesAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
         var deadline = time.GetUtcNow() - timeout;
-        var dead = _nodes.Values.Where(n => n.LastSeen < deadline).Select(n => n.Node).ToHashSet(StringComparer.Ordinal);
+        return Task.FromResult(RemoveNodes(_nodes.Values.Where(n => n.LastSeen < deadline).Select(n => n.Node).ToHashSet(StringComparer.Ordinal)));
+    }
+
+    public Task<IReadOnlyList<(string Channel, PresenceEntry Entry)>> RemoveNodeAsync(string node, CancellationToken cancellationToken) =>
+        Task.FromResult(RemoveNodes(new HashSet<string>(StringComparer.Ordinal) { node }));
+
+    private IReadOnlyList<(string Channel, PresenceEntry Entry)> RemoveNodes(HashSet<string> dead)
+    {
         var removed = new List<(string, PresenceEntry)>();
         foreach (var node in dead)
         {
@@ -63,6 +70,6 @@ public sealed partial class MemoryEngine
             }
         }
 
-        return Task.FromResult<IReadOnlyList<(string, PresenceEntry)>>(removed);
+        return removed;
     }
 }

@@ -33,6 +33,8 @@ internal sealed class MemoryStreams : IStreamProvider
         }
     }
 
+    public bool HasObservers(StreamKey key) => _observers.ContainsKey(key);
+
     /// <summary>Raises <paramref name="streamEvent"/> on every stream that has an observer here.</summary>
     public void PublishToAll(StreamEvent streamEvent)
     {

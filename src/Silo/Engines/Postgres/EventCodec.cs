@@ -70,15 +70,18 @@ internal static class EventCodec
         w.WriteNumber("o", offset);
     });
 
-    public static string NotificationReference(string id) => Write(w =>
+    public static string NotificationReference(string user, string id) => Write(w =>
     {
         w.WriteString("t", "nr");
+        w.WriteString("u", user);
         w.WriteString("i", id);
     });
 
-    public static string SpillReference(long id) => Write(w =>
+    public static string SpillReference(StreamKey key, long id) => Write(w =>
     {
         w.WriteString("t", "r");
+        w.WriteString("k", key.Kind == StreamKind.Channel ? "c" : "u");
+        w.WriteString("s", key.Key);
         w.WriteNumber("id", id);
     });
 
@@ -98,9 +101,10 @@ internal static class EventCodec
             "n" => new NotificationEvent(new InboxEntry(S(root, "i"), S(root, "u"), Data(root), Ts(root), Read: false)),
             "d" => new DirectEvent(S(root, "u"), N(root, "f"), Data(root), Ts(root)),
             "x" => new DisconnectEvent(S(root, "u"), S(root, "r")),
-            "pr" => new Reference(ReferenceKind.Message, S(root, "c"), root.GetProperty("o").GetInt64(), null),
-            "nr" => new Reference(ReferenceKind.Notification, null, 0, S(root, "i")),
-            "r" => new Reference(ReferenceKind.Spill, null, root.GetProperty("id").GetInt64(), null),
+            "pr" => new Reference(ReferenceKind.Message, StreamKey.ForChannel(S(root, "c")), root.GetProperty("o").GetInt64(), null),
+            "nr" => new Reference(ReferenceKind.Notification, StreamKey.ForUser(S(root, "u")), 0, S(root, "i")),
+            "r" => new Reference(ReferenceKind.Spill,
+                S(root, "k") == "c" ? StreamKey.ForChannel(S(root, "s")) : StreamKey.ForUser(S(root, "s")), root.GetProperty("id").GetInt64(), null),
             _ => throw new FormatException($"unknown event type '{type}'"),
         };
     }
@@ -149,6 +153,7 @@ internal static class EventCodec
         Spill,
     }
 
-    /// <summary>A payload that names a stored row instead of carrying the event.</summary>
-    public sealed record Reference(ReferenceKind Kind, string? Channel, long Number, string? Id);
+    /// <summary>A payload that names a stored row instead of carrying the event. <see cref="Key"/> says
+    /// whose stream it is, so a node with no local interest need not read the row at all.</summary>
+    public sealed record Reference(ReferenceKind Kind, StreamKey Key, long Number, string? Id);
 }

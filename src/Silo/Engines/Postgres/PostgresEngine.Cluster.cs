@@ -68,13 +68,23 @@ public sealed partial class PostgresEngine
     });
 
     public Task<IReadOnlyList<(string Channel, PresenceEntry Entry)>> ExpireDeadNodesAsync(TimeSpan timeout, CancellationToken cancellationToken) =>
+        RemovePresenceOfAsync("""
+            with dead as (delete from rt_nodes where last_seen < $1 returning node)
+            delete from rt_presence where node in (select node from dead) returning channel, client, user_id, node
+            """, Now() - timeout, cancellationToken);
+
+    // The presence rows go even if the node row is already gone (a restart before the first heartbeat).
+    public Task<IReadOnlyList<(string Channel, PresenceEntry Entry)>> RemoveNodeAsync(string node, CancellationToken cancellationToken) =>
+        RemovePresenceOfAsync("""
+            with gone as (delete from rt_nodes where node = $1)
+            delete from rt_presence where node = $1 returning channel, client, user_id, node
+            """, node, cancellationToken);
+
+    private Task<IReadOnlyList<(string Channel, PresenceEntry Entry)>> RemovePresenceOfAsync(string sql, object parameter, CancellationToken cancellationToken) =>
         Guard(async () =>
         {
-            await using var command = _dataSource.CreateCommand("""
-                with dead as (delete from rt_nodes where last_seen < $1 returning node)
-                delete from rt_presence where node in (select node from dead) returning channel, client, user_id, node
-                """);
-            command.Parameters.AddWithValue(Now() - timeout);
+            await using var command = _dataSource.CreateCommand(sql);
+            command.Parameters.AddWithValue(parameter);
             var removed = new List<(string, PresenceEntry)>();
             await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
@@ -94,7 +104,9 @@ public sealed partial class PostgresEngine
         await using var batch = _dataSource.CreateBatch();
         Add(batch, """
             delete from rt_messages m using rt_channels c
-            where m.channel = c.channel and (m."offset" <= c.top - c.history_size or m.ts <= $1 - c.history_ttl_ms * interval '1 millisecond')
+            where m.channel = c.channel
+              and ((m."offset" <= c.top - c.history_size and m.ts <= $1 - interval '1 minute')
+                   or m.ts <= $1 - c.history_ttl_ms * interval '1 millisecond')
             """, now);
         Add(batch, "delete from rt_idempotency where expires_at <= $1", now);
         Add(batch, "delete from rt_payloads where created_at <= $1", now - TimeSpan.FromMinutes(5));
@@ -124,13 +136,13 @@ public sealed partial class PostgresEngine
         {
             case EventCodec.ReferenceKind.Message:
             {
-                var (epoch, _, _, _) = await PostgresHistory.ReadPositionAsync(connection, reference.Channel!, cancellationToken).ConfigureAwait(false);
+                var (epoch, _, _, _) = await PostgresHistory.ReadPositionAsync(connection, reference.Key.Key, cancellationToken).ConfigureAwait(false);
                 await using var select = new NpgsqlCommand("""select sender, data, ts from rt_messages where channel = $1 and "offset" = $2""", connection);
-                select.Parameters.AddWithValue(reference.Channel!);
+                select.Parameters.AddWithValue(reference.Key.Key);
                 select.Parameters.AddWithValue(reference.Number);
                 await using var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
                 return await reader.ReadAsync(cancellationToken).ConfigureAwait(false)
-                    ? new PublicationEvent(new Publication(reference.Channel!, reference.Number, epoch, reader.IsDBNull(0) ? null : reader.GetString(0),
+                    ? new PublicationEvent(new Publication(reference.Key.Key, reference.Number, epoch, reader.IsDBNull(0) ? null : reader.GetString(0),
                         Encoding.UTF8.GetBytes(reader.GetString(1)), reader.GetFieldValue<DateTimeOffset>(2)))
                     : null;
             }

@@ -118,7 +118,8 @@ public sealed partial class PostgresEngine
     private static async Task NotifyNotificationAsync(NpgsqlConnection connection, InboxEntry entry, CancellationToken cancellationToken)
     {
         var payload = EventCodec.Encode(new NotificationEvent(entry));
-        await NotifyAsync(connection, EventCodec.FitsInline(payload) ? payload : EventCodec.NotificationReference(entry.Id), cancellationToken)
+        var key = StreamKey.ForUser(entry.User);
+        await NotifyAsync(connection, key, EventCodec.FitsInline(payload) ? payload : EventCodec.NotificationReference(entry.User, entry.Id), cancellationToken)
             .ConfigureAwait(false);
     }
 

@@ -114,7 +114,7 @@ public sealed partial class PostgresEngine : IRealtimeEngine, IAsyncDisposable
         Guard(async () =>
         {
             await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-            await NotifyAsync(connection, EventCodec.Encode(streamEvent), cancellationToken).ConfigureAwait(false);
+            await NotifyAsync(connection, key, EventCodec.Encode(streamEvent), cancellationToken).ConfigureAwait(false);
         });
 
     public Task<AppendResult> AppendAsync(AppendRequest request, CancellationToken cancellationToken) =>
@@ -161,13 +161,13 @@ public sealed partial class PostgresEngine : IRealtimeEngine, IAsyncDisposable
         return new DateTimeOffset(utc.Ticks - (utc.Ticks % TimeSpan.TicksPerMillisecond), TimeSpan.Zero);
     }
 
-    internal static async Task NotifyAsync(NpgsqlConnection connection, string payload, CancellationToken cancellationToken)
+    internal static async Task NotifyAsync(NpgsqlConnection connection, StreamKey key, string payload, CancellationToken cancellationToken)
     {
         if (!EventCodec.FitsInline(payload))
         {
             await using var spill = new NpgsqlCommand("insert into rt_payloads (payload) values ($1) returning id", connection);
             spill.Parameters.AddWithValue(payload);
-            payload = EventCodec.SpillReference((long)(await spill.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!);
+            payload = EventCodec.SpillReference(key, (long)(await spill.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!);
         }
 
         await using var notify = new NpgsqlCommand($"select pg_notify('{PostgresSchema.EventsChannel}', $1)", connection);

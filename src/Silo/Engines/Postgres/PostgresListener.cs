@@ -127,6 +127,11 @@ internal sealed class PostgresListener(
             try
             {
                 var decoded = EventCodec.Decode(payload);
+                if (decoded is EventCodec.Reference reference && !_local.HasObservers(reference.Key))
+                {
+                    continue; // nobody here listens to that stream: do not read the row
+                }
+
                 var streamEvent = decoded as StreamEvent
                     ?? await resolve((EventCodec.Reference)decoded, _stopping.Token).ConfigureAwait(false);
                 if (streamEvent is not null)
