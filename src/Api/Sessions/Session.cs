@@ -17,6 +17,7 @@ namespace Realtime.Api.Sessions;
 /// </summary>
 internal sealed partial class Session : IUserSession
 {
+    private const int MaxFramesWhileClosing = 100;
     private const int InitialReceiveBytes = 4 * 1024;
 
     private readonly WebSocket _socket;
@@ -260,6 +261,7 @@ internal sealed partial class Session : IUserSession
     private async Task ReadLoopAsync()
     {
         var limits = _registry.Limits;
+        var framesWhileClosing = 0;
         while (true)
         {
             // Wait for the next frame without a buffer, so an idle socket holds none.
@@ -305,6 +307,15 @@ internal sealed partial class Session : IUserSession
                 if (!IsClosing)
                 {
                     await HandleFrameAsync(result.MessageType, buffer.AsMemory(0, count)).ConfigureAwait(false);
+                }
+                else if (++framesWhileClosing > MaxFramesWhileClosing)
+                {
+                    // Told to go (a flood closed with 4029, say) and still sending: it is not finishing the
+                    // close handshake. Reading on would parse its frames at line rate until CloseTimeout;
+                    // stop reading so TCP back-pressure, not this node's CPU, absorbs them, and let
+                    // CloseTimeout drop the connection. The writer still sends the queue and the close frame.
+                    await Task.Delay(Timeout.Infinite, _aborted.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                    return;
                 }
             }
             finally

@@ -145,8 +145,12 @@ internal sealed class ChannelGrain(
         var limit = (int)Math.Min(missed, Math.Max(_options.HistorySize, 1));
         var page = await EngineCall.Run(() => engine.ReadHistoryAsync(_channel, new HistoryQuery(limit, After: since.Offset), CancellationToken.None))
             .ConfigureAwait(false);
-        var complete = page.Epoch == since.Epoch && page.Messages.Count == page.Offset - since.Offset;
-        return new SubscribeResult(_channel, page.Epoch, page.Offset, complete, page.Messages);
+        // Publishes landing between the two reads are past `top`: they reach the subscriber live, above
+        // the reply's offset. Judged against page.Offset instead, a recovery racing a publish said
+        // recovered:false and its floor dropped those messages (found by the node-kill load test).
+        var messages = page.Messages.Where(m => m.Offset <= top.Offset).ToList();
+        var complete = page.Epoch == since.Epoch && messages.Count == missed;
+        return new SubscribeResult(_channel, top.Epoch, top.Offset, complete, messages);
     }
 
     private async Task OnStreamEventAsync(StreamEvent streamEvent)

@@ -88,6 +88,10 @@ public sealed class RealtimeMetrics : IDisposable
         Counter(text, "realtime_grain_activations_total", "Grains activated since start.", _activationsTotal);
         Counter(text, "realtime_publish_failures_total", "Publishes that failed (engine unavailable or error).", _publishFailures);
         Counter(text, "realtime_notifications_total", "Notifications stored.", _notifications);
+
+        // The process as a whole, so a soak run can tell a leak from a working set that has settled.
+        Gauge(text, "process_resident_memory_bytes", "Resident set size of the node process.", Environment.WorkingSet);
+        Gauge(text, "dotnet_gc_heap_bytes", "Bytes the managed heap holds (live objects and garbage not yet collected).", GC.GetTotalMemory(forceFullCollection: false));
         Gauge(text, "realtime_gc_heap_bytes", "Managed heap size at the last garbage collection.", GC.GetGCMemoryInfo().HeapSizeBytes);
 
         text.Append("# HELP realtime_publish_latency_seconds Time from publish to acknowledgement, engine append included.\n");

@@ -57,7 +57,7 @@ public static class RawFrames
     /// Reads frames until the server's close frame, then waits for the server to drop the TCP
     /// connection. Pings are not answered: the client plays one that does nothing but read.
     /// </summary>
-    public static async Task<RawEnding> ReadUntilClosedAsync(RawWebSocket socket, TimeSpan timeout)
+    public static async Task<RawEnding> ReadUntilClosedAsync(RawWebSocket socket, TimeSpan timeout, Action? onCloseFrame = null)
     {
         using var cts = new CancellationTokenSource(timeout);
         var started = DateTime.UtcNow;
@@ -68,6 +68,7 @@ public static class RawFrames
             {
                 if (frame.Opcode == RawFrame.Close)
                 {
+                    onCloseFrame?.Invoke();
                     var closed = await WaitForEndOfStreamAsync(socket.Stream, cts.Token);
                     return new RawEnding(frame.CloseCode, frame.TextPayload, frames, closed, DateTime.UtcNow - started);
                 }

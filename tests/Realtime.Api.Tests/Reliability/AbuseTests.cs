@@ -1,0 +1,239 @@
+using System.Globalization;
+using System.Net.Http.Json;
+using System.Text;
+using Realtime.Api.Tests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace Realtime.Api.Tests.Reliability;
+
+/// <summary>
+/// One client abusing the node must not cost the others: a command flood is throttled and closed
+/// while well-behaved clients keep their latency, and subscription churn leaves nothing behind.
+/// Connections past MaxConnectionsPerUser are covered by
+/// BadInputTests.A_connection_past_MaxConnectionsPerUser_is_told_why_and_closed_with_4029.
+/// </summary>
+[Collection(MeasuredCollection.Name)]
+public sealed class AbuseTests(ITestOutputHelper output)
+{
+    private const string Room = "calm:room";
+
+    [Fact]
+    public async Task A_command_flood_is_throttled_and_closed_while_100_calm_clients_keep_their_latency()
+    {
+        await using var server = await RealtimeServer.StartAsync(new Dictionary<string, string?> { ["Realtime:Namespaces:calm:JoinLeave"] = "false" });
+        var calm = await LoadRun.SubscribersAsync(_ => server.WebSocketUri, 100, _ => Room, "calm");
+
+        var publisher = await LoadClient.ConnectAsync(server.WebSocketUri, "announcer");
+        try
+        {
+            // The same steady traffic in alternating windows, calm and with a flooder hammering the node,
+            // so whatever else the machine is doing weighs on both alike.
+            await PublishForAsync(publisher, TimeSpan.FromSeconds(1)); // warm up
+            calm.ForEach(c => c.Latencies(reset: true));
+            var (baseline, underFlood) = (new List<double>(), new List<double>());
+            var flooder = new Flooder(server);
+            var flooding = flooder.RunAsync();
+            for (var window = 0; window < 8; window++)
+            {
+                flooder.Active = window % 2 == 1;
+                await PublishForAsync(publisher, TimeSpan.FromMilliseconds(750));
+                (flooder.Active ? underFlood : baseline).AddRange(calm.SelectMany(c => c.Latencies(reset: true)));
+            }
+
+            flooder.Stop();
+            var floods = await flooding;
+
+            var (p99Base, p99Flood) = (Measured.Percentile(baseline, 99), Measured.Percentile(underFlood, 99));
+            Measured.Record(output, "flood", new Dictionary<string, object>
+            {
+                ["calm_clients"] = calm.Count,
+                ["deliveries_baseline"] = baseline.Count,
+                ["deliveries_flood"] = underFlood.Count,
+                ["p50_baseline_ms"] = Measured.Round(Measured.Percentile(baseline, 50), 2),
+                ["p99_baseline_ms"] = Measured.Round(p99Base, 2),
+                ["p50_flood_ms"] = Measured.Round(Measured.Percentile(underFlood, 50), 2),
+                ["p99_flood_ms"] = Measured.Round(p99Flood, 2),
+                ["flood_connections"] = floods.Count,
+                ["flood_frames_sent"] = floods.Sum(f => f.Sent),
+                ["closed_4029"] = floods.Count(f => f.CloseCode == 4029),
+            });
+            Assert.All(calm, c => Assert.Equal((0L, 0L), (c.Duplicates, c.Missing)));
+            Assert.True(floods.Count > 0, "the flooder got to run");
+            Assert.All(floods, f => Assert.Equal(4029, f.CloseCode));
+            Assert.All(floods, f => Assert.True(f.RateLimited > 0, "throttled before it was closed"));
+            Assert.True(p99Flood <= 2 * p99Base + 5, $"p99 delivery latency went from {p99Base:F1} ms to {p99Flood:F1} ms under the flood");
+        }
+        finally
+        {
+            await LoadRun.DisposeAllAsync([.. calm, publisher]);
+        }
+    }
+
+    [Fact]
+    public Task Subscribe_unsubscribe_churn_of_10000_operations_leaves_counters_grains_and_memory_at_baseline() => ChurnAsync(10_000);
+
+    [Fact]
+    [Trait("Category", "Long")]
+    public Task Subscribe_unsubscribe_churn_of_100000_operations_leaves_counters_grains_and_memory_at_baseline() => ChurnAsync(100_000);
+
+    private async Task ChurnAsync(int operations)
+    {
+        const int clients = 20;
+        const int channels = 200;
+        await using var server = await RealtimeServer.StartAsync(new Dictionary<string, string?>
+        {
+            ["Realtime:Limits:CommandsPerSecond"] = "1000000",
+            ["Realtime:Limits:CommandBurst"] = "1000000",
+        });
+
+        // Warm up: every channel of the pool once, so what the engine keeps per channel is in the baseline.
+        await using (var warm = await LoadClient.ConnectAsync(server.WebSocketUri, "warm"))
+        {
+            for (var c = 0; c < channels; c++)
+            {
+                await warm.RequestAsync(new { type = "subscribe", channel = $"churn:{c}" });
+                await warm.RequestAsync(new { type = "unsubscribe", channel = $"churn:{c}" });
+            }
+        }
+
+        await Eventually.TrueAsync(async () => (await MetricsAsync(server))["realtime_connections"] == 0, "the warm-up socket is gone");
+        var before = await MetricsAsync(server);
+        var heapBefore = ManagedHeap();
+
+        var started = DateTime.UtcNow;
+        var churners = await Task.WhenAll(Enumerable.Range(0, clients).Select(i => LoadClient.ConnectAsync(server.WebSocketUri, $"churn{i}")));
+        await Task.WhenAll(churners.Select(async (client, i) =>
+        {
+            var random = new Random(i);
+            for (var op = 0; op < operations / clients / 2; op++)
+            {
+                var channel = $"churn:{random.Next(channels)}";
+                Assert.True((await client.RequestAsync(new { type = "subscribe", channel })).TryGetProperty("result", out _));
+                Assert.True((await client.RequestAsync(new { type = "unsubscribe", channel })).TryGetProperty("result", out _));
+            }
+
+            // Half the clients leave one subscription behind: closing the socket must clean it up too.
+            if (i % 2 == 0)
+            {
+                await client.RequestAsync(new { type = "subscribe", channel = $"churn:{i}" });
+            }
+        }));
+        var during = await MetricsAsync(server);
+        var elapsed = DateTime.UtcNow - started;
+        await LoadRun.DisposeAllAsync(churners);
+
+        await Eventually.TrueAsync(async () =>
+        {
+            var after = await MetricsAsync(server);
+            return after["realtime_connections"] == before["realtime_connections"]
+                && after["realtime_subscriptions"] == before["realtime_subscriptions"]
+                && after["realtime_grain_activations"] == before["realtime_grain_activations"];
+        }, "connections, subscriptions and grain activations are back at baseline", TimeSpan.FromSeconds(20));
+        var heapAfter = ManagedHeap();
+        var grown = heapAfter - heapBefore;
+        Assert.True(grown < Math.Max(4 * 1024 * 1024, heapBefore / 10), $"the managed heap grew by {grown:N0} bytes (from {heapBefore:N0})");
+        Measured.Record(output, $"churn-{operations}", new Dictionary<string, object>
+        {
+            ["operations"] = operations,
+            ["seconds"] = Measured.Round(elapsed.TotalSeconds),
+            ["activations_before"] = before["realtime_grain_activations"],
+            ["activations_during"] = during["realtime_grain_activations"],
+            ["activations_after"] = before["realtime_grain_activations"],
+            ["subscriptions_after"] = 0,
+            ["heap_before_mb"] = Measured.Round(heapBefore / 1048576.0, 2),
+            ["heap_after_mb"] = Measured.Round(heapAfter / 1048576.0, 2),
+        });
+    }
+
+    private static async Task PublishForAsync(LoadClient publisher, TimeSpan duration)
+    {
+        var until = DateTime.UtcNow + duration;
+        for (var n = 0L; DateTime.UtcNow < until; n++)
+        {
+            Assert.NotNull((await publisher.PublishAsync(Room, n)).Offset);
+            await Task.Delay(50);
+        }
+    }
+
+    private sealed record Flood(int? CloseCode, long Sent, int RateLimited);
+
+    /// <summary>
+    /// One flooding client at a time, reconnecting as soon as it is thrown out: pings as fast as TCP takes
+    /// them, written in large batches so the flooder itself costs the shared CPU as little as it can.
+    /// </summary>
+    private sealed class Flooder(RealtimeServer server)
+    {
+        private volatile bool _stopped;
+
+        public volatile bool Active;
+
+        public void Stop() => _stopped = true;
+
+        public async Task<List<Flood>> RunAsync()
+        {
+            var floods = new List<Task<Flood>>();
+            var ping = Encoding.UTF8.GetBytes("""{"id":1,"type":"ping"}""");
+            var key = RawFrames.NewMaskKey();
+            byte[] frame = [.. RawFrames.Header(RawFrame.Text, (ulong)ping.Length, fin: true, key), .. RawFrames.Mask(ping, key)];
+            var batch = Enumerable.Repeat(frame, 500).SelectMany(f => f).ToArray();
+            for (var i = 0; !_stopped; i++)
+            {
+                if (!Active)
+                {
+                    await Task.Delay(10);
+                    continue;
+                }
+
+                var raw = await RawWebSocket.ConnectAsync(server.WebSocketUri, $"/ws?token={RealtimeServer.Token($"flooder{i}")}");
+                var told = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                var ending = RawFrames.ReadUntilClosedAsync(raw, TimeSpan.FromSeconds(15), onCloseFrame: told.SetResult);
+                long sent = 0;
+                try
+                {
+                    // It stops when told (the close frame), as a WebSocket library would, and moves on to
+                    // its next connection at once, leaving the server to end this one.
+                    while (!told.Task.IsCompleted)
+                    {
+                        await raw.Stream.WriteAsync(batch);
+                        sent += 500;
+                    }
+
+                    raw.Stream.Socket.Shutdown(System.Net.Sockets.SocketShutdown.Send);
+                }
+                catch (IOException)
+                {
+                }
+
+                await Task.WhenAny(told.Task, ending);
+                floods.Add(FinishAsync(raw, ending, sent));
+            }
+
+            return [.. await Task.WhenAll(floods)];
+        }
+
+        private static async Task<Flood> FinishAsync(RawWebSocket raw, Task<RawEnding> ending, long sent)
+        {
+            await using (raw)
+            {
+                var end = await ending;
+                return new Flood(end.CloseCode, sent, end.FramesBefore.Count(f => f.TextPayload.Contains("rate_limited", StringComparison.Ordinal)));
+            }
+        }
+    }
+
+    private static async Task<Dictionary<string, long>> MetricsAsync(RealtimeServer server)
+    {
+        var text = await server.Http.GetStringAsync("/metrics");
+        return text.Split('\n')
+            .Where(l => l.StartsWith("realtime_", StringComparison.Ordinal) && !l.Contains('{', StringComparison.Ordinal))
+            .Select(l => l.Split(' '))
+            .ToDictionary(p => p[0], p => (long)double.Parse(p[1], CultureInfo.InvariantCulture));
+    }
+
+    private static long ManagedHeap()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        return GC.GetTotalMemory(forceFullCollection: true);
+    }
+}

@@ -1,0 +1,222 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
+using Realtime.Api.Tests.Cluster;
+using Realtime.Api.Tests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace Realtime.Api.Tests.Reliability;
+
+/// <summary>
+/// Faults with real processes under steady load: a node killed, PostgreSQL restarted, every client
+/// reconnecting at once. The fast variants run in ./test.sh; the full-size ones are
+/// <c>Category=Long</c> and run from tests/reliability/run-long.sh (docs/reliability.md).
+/// </summary>
+[Collection(ClusterCollection.Name)]
+public sealed class FaultTests(ITestOutputHelper output)
+{
+    [Fact]
+    public Task A_node_killed_under_load_loses_and_repeats_nothing_for_its_subscribers() =>
+        KillNodeUnderLoadAsync(perSecond: 100, subscribers: 20, channels: 4, TimeSpan.FromSeconds(6));
+
+    [Fact]
+    [Trait("Category", "Long")]
+    public Task A_node_killed_under_1000_messages_a_second_loses_and_repeats_nothing_for_200_subscribers() =>
+        KillNodeUnderLoadAsync(perSecond: 1000, subscribers: 200, channels: 10, TimeSpan.FromSeconds(30));
+
+    [Fact]
+    public Task A_postgres_restart_under_load_keeps_every_ack_and_reports_every_failure() =>
+        RestartPostgresUnderLoadAsync(perSecond: 100, subscribers: 20, channels: 4, TimeSpan.FromSeconds(8), outage: TimeSpan.FromSeconds(2));
+
+    [Fact]
+    [Trait("Category", "Long")]
+    public Task A_postgres_restart_under_1000_messages_a_second_keeps_every_ack_and_reports_every_failure() =>
+        RestartPostgresUnderLoadAsync(perSecond: 1000, subscribers: 200, channels: 10, TimeSpan.FromSeconds(30), outage: TimeSpan.FromSeconds(5));
+
+    [Fact]
+    public Task A_reconnect_storm_of_500_clients_all_come_back_and_recover() => ReconnectStormAsync(clients: 500);
+
+    [Fact]
+    [Trait("Category", "Long")]
+    public Task A_reconnect_storm_of_5000_clients_all_come_back_and_recover() => ReconnectStormAsync(clients: 5000);
+
+    private async Task KillNodeUnderLoadAsync(int perSecond, int subscribers, int channels, TimeSpan duration)
+    {
+        await using var cluster = await TestCluster.StartAsync(apiNodes: 2, LoadRun.ClusterSettings);
+        var subs = await LoadRun.SubscribersAsync(i => cluster[i % 2].WebSocketUri, subscribers, i => LoadRun.Channel(i % channels), "sub");
+        var onA = subs.Where((_, i) => i % 2 == 0).ToList();
+        var publisher = await LoadClient.ConnectAsync(cluster[1].WebSocketUri, "publisher");
+        try
+        {
+            var publishing = LoadRun.PublishAsync([publisher], channels, perSecond, duration);
+            await Task.Delay(duration / 3);
+
+            // SIGKILL: no goodbye to the clients, no cleanup in PostgreSQL. Each client on node A notices
+            // the drop and comes back through node B with since, as a real client would.
+            var killed = Stopwatch.GetTimestamp();
+            cluster[0].Kill();
+            var reconnects = await Task.WhenAll(onA.Select(async s =>
+            {
+                Assert.Null(await s.Closed.WaitAsync(TimeSpan.FromSeconds(15)));
+                await s.ReconnectAsync(cluster[1].WebSocketUri);
+                return Stopwatch.GetElapsedTime(killed).TotalMilliseconds;
+            }));
+
+            var sent = await publishing;
+            var last = sent.Where(p => p.Outcome.Offset is not null).GroupBy(p => p.Channel).ToDictionary(g => g.Key, g => g.Max(p => p.Outcome.Offset!.Value));
+            await LoadRun.CaughtUpAsync(subs, last, TimeSpan.FromSeconds(60));
+
+            var failed = sent.Count(p => p.Outcome.Offset is null);
+            Assert.Equal(0, failed); // the publisher is on the node that lives
+            Assert.All(subs, s =>
+            {
+                Assert.Equal(0, s.Duplicates);
+                Assert.Equal(0, s.Missing);
+                Assert.Equal(0, s.Unrecovered);
+                Assert.Equal(last[s.Channel!], s.Delivered);
+            });
+            Measured.Record(output, $"kill-node-{perSecond}-{subscribers}", new Dictionary<string, object>
+            {
+                ["published"] = sent.Count,
+                ["rate"] = perSecond,
+                ["subscribers"] = subscribers,
+                ["reconnected"] = onA.Count,
+                ["delivered"] = subs.Sum(s => s.Delivered),
+                ["lost"] = subs.Sum(s => s.Missing),
+                ["duplicates"] = subs.Sum(s => s.Duplicates),
+                ["reconnect_p50_ms"] = Measured.Round(Measured.Percentile(reconnects, 50)),
+                ["reconnect_max_ms"] = Measured.Round(reconnects.Max()),
+            });
+        }
+        finally
+        {
+            await LoadRun.DisposeAllAsync([.. subs, publisher]);
+        }
+    }
+
+    private async Task RestartPostgresUnderLoadAsync(int perSecond, int subscribers, int channels, TimeSpan duration, TimeSpan outage)
+    {
+        await using var cluster = await TestCluster.StartAsync(apiNodes: 2, LoadRun.ClusterSettings);
+        var subs = await LoadRun.SubscribersAsync(i => cluster[i % 2].WebSocketUri, subscribers, i => LoadRun.Channel(i % channels), "sub");
+        LoadClient[] publishers = [await LoadClient.ConnectAsync(cluster[0].WebSocketUri, "pub-a"), await LoadClient.ConnectAsync(cluster[1].WebSocketUri, "pub-b")];
+        try
+        {
+            var publishing = LoadRun.PublishAsync(publishers, channels, perSecond, duration);
+            await Task.Delay(duration / 3);
+            await cluster.Postgres.KillAsync();
+            await Task.Delay(outage);
+            await cluster.Postgres.StartAgainAsync();
+            var sent = await publishing;
+            await Eventually.TrueAsync(async () => await cluster[0].IsReadyAsync() && await cluster[1].IsReadyAsync(), "both nodes ready again", TimeSpan.FromSeconds(30));
+
+            // Judge against what PostgreSQL holds, not against what the clients were told.
+            var stored = new Dictionary<string, Dictionary<long, long>>();
+            for (var c = 0; c < channels; c++)
+            {
+                stored[LoadRun.Channel(c)] = await LoadRun.HistoryAsync(cluster[1].Http, LoadRun.Channel(c));
+            }
+
+            var acked = sent.Where(p => p.Outcome.Offset is not null).ToList();
+            var refused = sent.Where(p => p.Outcome.Error is not null).ToList();
+            var unanswered = sent.Count(p => p.Outcome is { Offset: null, Error: null });
+            Assert.All(acked, p => Assert.Equal(p.N, stored[p.Channel].GetValueOrDefault(p.Outcome.Offset!.Value, -1)));
+            Assert.Equal(0, unanswered);
+            Assert.All(refused, p => Assert.Equal("unavailable", p.Outcome.Error));
+            Assert.True(refused.Count > 0, "publishes during the outage were refused");
+            var storedNumbers = stored.Values.SelectMany(h => h.Values).ToHashSet();
+            var refusedButStored = refused.Count(p => storedNumbers.Contains(p.N));
+
+            // Subscribers end with every stored message, in order and once; a node whose LISTEN
+            // connection dropped refills from history or tells its clients to resubscribe with since.
+            var last = stored.ToDictionary(kv => kv.Key, kv => kv.Value.Count == 0 ? 0 : kv.Value.Keys.Max());
+            await LoadRun.CaughtUpAsync(subs, last, TimeSpan.FromSeconds(60));
+            Assert.All(subs, s =>
+            {
+                Assert.Equal(0, s.Duplicates);
+                Assert.Equal(0, s.Missing);
+                Assert.Equal(last[s.Channel!], s.Delivered);
+            });
+            Measured.Record(output, $"postgres-restart-{perSecond}-{subscribers}", new Dictionary<string, object>
+            {
+                ["published"] = sent.Count,
+                ["rate"] = perSecond,
+                ["outage_s"] = outage.TotalSeconds,
+                ["acked"] = acked.Count,
+                ["acked_missing_from_history"] = 0,
+                ["refused_unavailable"] = refused.Count,
+                ["unanswered"] = unanswered,
+                ["refused_but_stored"] = refusedButStored,
+                ["subscribers"] = subscribers,
+                ["delivered"] = subs.Sum(s => s.Delivered),
+                ["lost"] = subs.Sum(s => s.Missing),
+                ["duplicates"] = subs.Sum(s => s.Duplicates),
+                ["resubscribed_after_unsubscribed"] = subs.Sum(s => s.Evictions),
+            });
+        }
+        finally
+        {
+            await LoadRun.DisposeAllAsync([.. subs, .. publishers]);
+        }
+    }
+
+    private async Task ReconnectStormAsync(int clients)
+    {
+        const int channels = 50;
+        await using var cluster = await TestCluster.StartAsync(apiNodes: 2, LoadRun.ClusterSettings);
+        var subs = await LoadRun.SubscribersAsync(_ => cluster[0].WebSocketUri, clients, i => LoadRun.Channel(i % channels), "storm", parallel: 200);
+        try
+        {
+            for (var c = 0; c < channels; c++)
+            {
+                using var response = await cluster[1].Http.PostAsJsonAsync($"/api/channels/{LoadRun.Channel(c)}/messages", new { data = new { n = c } });
+                response.EnsureSuccessStatusCode();
+            }
+
+            await LoadRun.CaughtUpAsync(subs, Enumerable.Range(0, channels).ToDictionary(LoadRun.Channel, _ => 1L), TimeSpan.FromSeconds(60));
+
+            // Every client of node A loses its socket at the same instant and reconnects at once.
+            var killed = Stopwatch.GetTimestamp();
+            cluster[0].Kill();
+            var retries = 0;
+            var back = await Task.WhenAll(subs.Select(async s =>
+            {
+                await s.Closed.WaitAsync(TimeSpan.FromSeconds(30));
+                for (var attempt = 1; ; attempt++)
+                {
+                    try
+                    {
+                        await s.ReconnectAsync(cluster[1].WebSocketUri);
+                        return Stopwatch.GetElapsedTime(killed).TotalMilliseconds;
+                    }
+                    catch (Exception) when (attempt < 5)
+                    {
+                        Interlocked.Increment(ref retries);
+                        await Task.Delay(Random.Shared.Next(100, 500));
+                    }
+                }
+            }));
+            var allBack = Stopwatch.GetElapsedTime(killed);
+
+            // Back means live: a message published now reaches every one of them.
+            for (var c = 0; c < channels; c++)
+            {
+                using var response = await cluster[1].Http.PostAsJsonAsync($"/api/channels/{LoadRun.Channel(c)}/messages", new { data = new { n = channels + c } });
+                response.EnsureSuccessStatusCode();
+            }
+
+            await LoadRun.CaughtUpAsync(subs, Enumerable.Range(0, channels).ToDictionary(LoadRun.Channel, _ => 2L), TimeSpan.FromSeconds(60));
+            Assert.All(subs, s => Assert.Equal((0L, 0L, 0, 2L), (s.Duplicates, s.Missing, s.Unrecovered, s.Delivered)));
+            Measured.Record(output, $"reconnect-storm-{clients}", new Dictionary<string, object>
+            {
+                ["clients"] = clients,
+                ["all_back_ms"] = Measured.Round(allBack.TotalMilliseconds),
+                ["p50_ms"] = Measured.Round(Measured.Percentile(back, 50)),
+                ["p99_ms"] = Measured.Round(Measured.Percentile(back, 99)),
+                ["retries"] = retries,
+            });
+        }
+        finally
+        {
+            await LoadRun.DisposeAllAsync(subs);
+        }
+    }
+}
