@@ -1,0 +1,185 @@
+using System.Diagnostics;
+using Realtime.Bench.LoadGen.Measure;
+using Realtime.Bench.LoadGen.Net;
+using Realtime.Bench.LoadGen.Report;
+
+namespace Realtime.Bench.LoadGen.Scenarios;
+
+/// <summary>
+/// Fan-out with channels of one size: the subscribers are split into channels of that size, publishers
+/// spread messages over the channels. A closed-loop probe estimates the capacity; then rates step up from
+/// 60% of it, and the largest rate whose step has p99 within the limit and nothing lost is the capacity.
+/// Finally latency at 25, 50 and 75% of the capacity.
+/// </summary>
+internal sealed class FanoutScenario(Fleet fleet, ProcessStats server, RunSettings settings, TextWriter log)
+{
+    private static readonly double[] Factors = [0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.35, 1.5, 1.7, 2.0, 2.3, 2.6, 3.0, 3.5, 4.0];
+    private static readonly double[] Fallbacks = [0.55, 0.5, 0.45, 0.4, 0.35, 0.3, 0.25, 0.2, 0.15, 0.1, 0.05];
+    private static int s_step;
+
+    public async Task<FanoutResult> RunAsync(int channelSize, CancellationToken ct)
+    {
+        var channels = Math.Max(1, settings.Subscribers / channelSize);
+        var result = new FanoutResult { ChannelSize = channelSize, Subscribers = channels * channelSize, Channels = channels };
+        var setup = await OpenAsync(channelSize, channels, ct).ConfigureAwait(false);
+        try
+        {
+            // The probe keeps a bounded number of deliveries in flight, so it cannot overflow any queue.
+            var probe = await Task.Factory.StartNew(() =>
+            {
+                var step = Interlocked.Increment(ref s_step);
+                var stats = fleet.Client.NewStep(step);
+                var started = Stopwatch.GetTimestamp();
+                setup.Publishers.RunClosedLoop(stats, step, Math.Max(16L * channelSize, 8000), settings.Probe);
+                return stats.Received / Stopwatch.GetElapsedTime(started).TotalSeconds;
+            }, TaskCreationOptions.LongRunning).ConfigureAwait(false);
+            await Task.Delay(500, ct).ConfigureAwait(false);
+            result.ProbeDeliveriesPerSecond = probe;
+            log.WriteLine($"  fan-out {channelSize}: probe {probe:N0} deliveries/s");
+
+            foreach (var factor in Factors)
+            {
+                var step = await RunStepAsync(setup, $"{factor:P0} of probe", probe * factor / channelSize, channelSize, settings.Step, ct).ConfigureAwait(false);
+                result.Steps.Add(step);
+                if (!step.Passed && step.Lost == 0 && step.Dropped == 0 && step.Errors == 0)
+                {
+                    // Only p99 failed: one pause (a collection, a scheduling hiccup) can do that to a short
+                    // step, so the rate gets a second try before the search stops.
+                    await SettleAsync(ct).ConfigureAwait(false);
+                    step = await RunStepAsync(setup, $"{factor:P0} of probe (again)", probe * factor / channelSize, channelSize, settings.Step, ct).ConfigureAwait(false);
+                    result.Steps.Add(step);
+                }
+
+                if (!step.Passed)
+                {
+                    break;
+                }
+
+                result.Capacity = step;
+            }
+
+            if (result.Capacity is null)
+            {
+                foreach (var factor in Fallbacks)
+                {
+                    await SettleAsync(ct).ConfigureAwait(false);
+                    var step = await RunStepAsync(setup, $"{factor:P0} of probe", probe * factor / channelSize, channelSize, settings.Step, ct).ConfigureAwait(false);
+                    result.Steps.Add(step);
+                    if (step.Passed)
+                    {
+                        result.Capacity = step;
+                        break;
+                    }
+                }
+            }
+
+            if (result.Capacity is not { } capacity)
+            {
+                return result;
+            }
+
+            await SettleAsync(ct).ConfigureAwait(false);
+            if (fleet.Client.Dropped > setup.DroppedBefore)
+            {
+                // Overload closed some sockets (slow consumers): measure latency on a fresh set.
+                await Fleet.CloseAllAsync(setup.All, graceful: false).ConfigureAwait(false);
+                await Task.Delay(1000, ct).ConfigureAwait(false);
+                setup = await OpenAsync(channelSize, channels, ct).ConfigureAwait(false);
+            }
+
+            foreach (var share in new[] { 0.25, 0.5, 0.75 })
+            {
+                result.Latency.Add(await RunStepAsync(setup, $"{share:P0} of capacity", capacity.PublishRate * share, channelSize, settings.LatencyRun, ct)
+                    .ConfigureAwait(false));
+            }
+
+            return result;
+        }
+        finally
+        {
+            await Fleet.CloseAllAsync(setup.All, graceful: false).ConfigureAwait(false);
+            await Task.Delay(1000, CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>A short, unmeasured run so the server has compiled its socket, subscribe and publish paths.</summary>
+    public async Task WarmUpAsync(CancellationToken ct)
+    {
+        var setup = await OpenAsync(100, Math.Max(1, settings.Subscribers / 100), ct).ConfigureAwait(false);
+        try
+        {
+            await RunStepAsync(setup, "warm-up", 500, 100, TimeSpan.FromSeconds(1), ct).ConfigureAwait(false);
+            await RunStepAsync(setup, "warm-up", 2000, 100, TimeSpan.FromSeconds(1), ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            await Fleet.CloseAllAsync(setup.All, graceful: true).ConfigureAwait(false);
+        }
+    }
+
+    private sealed record Setup(IReadOnlyList<WsConnection> Subscribers, Publishers Publishers, long DroppedBefore)
+    {
+        public IEnumerable<WsConnection> All => Subscribers.Concat(Publishers.Sockets);
+    }
+
+    private async Task<Setup> OpenAsync(int channelSize, int channels, CancellationToken ct)
+    {
+        var names = Enumerable.Range(0, channels).Select(fleet.Client.Protocol.Channel).ToArray();
+        var subscribers = await fleet.OpenAsync(channels * channelSize, i => names[i % channels], 64, ct).ConfigureAwait(false);
+        var publishers = await fleet.OpenAsync(settings.PublisherSockets, _ => null, settings.PublisherSockets, ct).ConfigureAwait(false);
+        if (subscribers.Failures > 0 || publishers.Failures > 0)
+        {
+            throw new IOException($"{subscribers.Failures + publishers.Failures} sockets failed to open for fan-out {channelSize}");
+        }
+
+        return new Setup(subscribers.Connections, new Publishers(fleet.Client, publishers.Connections, names, channelSize, settings.PayloadBytes), fleet.Client.Dropped);
+    }
+
+    private async Task<StepResult> RunStepAsync(Setup setup, string label, double rate, int channelSize, TimeSpan duration, CancellationToken ct)
+    {
+        var step = Interlocked.Increment(ref s_step);
+        var stats = fleet.Client.NewStep(step);
+        fleet.Client.CurrentPublishStep = stats;
+        var dropped = fleet.Client.Dropped;
+        var (cpu, own, machine, started) = (server.CpuSeconds(), ProcessStats.OwnCpuSeconds(), ProcessStats.MachineBusySeconds(), Stopwatch.GetTimestamp());
+
+        var lag = await Task.Factory.StartNew(() => setup.Publishers.RunOpenLoop(stats, step, rate, duration), TaskCreationOptions.LongRunning)
+            .ConfigureAwait(false);
+        var drainUntil = Stopwatch.GetTimestamp() + (long)(settings.Drain.TotalSeconds * Stopwatch.Frequency);
+        while (stats.Received < stats.Expected && Stopwatch.GetTimestamp() < drainUntil)
+        {
+            await Task.Delay(10, ct).ConfigureAwait(false);
+        }
+
+        var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        var serverCpu = server.CpuSeconds() - cpu;
+        var ownCpu = ProcessStats.OwnCpuSeconds() - own;
+        var foreign = Math.Max(0, ProcessStats.MachineBusySeconds() - machine - serverCpu - ownCpu);
+        var lost = stats.Expected - stats.Received;
+        var p99 = stats.Latency.Percentile(0.99);
+        var stepDropped = fleet.Client.Dropped - dropped;
+        var passed = lost == 0 && stats.Errors == 0 && stepDropped == 0 && stats.Received > 0 && p99 <= settings.MaxP99Ms;
+        var result = new StepResult(label, Math.Round(rate, 1), channelSize, Math.Round(seconds, 3), stats.Published, stats.Expected, stats.Received, lost,
+            stats.Errors, stepDropped, stats.Received / seconds, stats.Latency.Percentile(0.5), p99, stats.Latency.Percentile(0.999), stats.Latency.MaxMs,
+            serverCpu, stats.Received > 0 ? serverCpu / (stats.Received / 1e6) : double.NaN, ownCpu / seconds, foreign / seconds, lag.TotalMilliseconds, passed);
+        log.WriteLine($"    {label,-16} {rate,10:N0} pub/s  {result.DeliveriesPerSecond,10:N0} del/s  p50 {result.P50Ms,7:N2}  p99 {p99,8:N2}  " +
+                      $"p99.9 {result.P999Ms,8:N2} ms  lost {lost}  err {stats.Errors}  drop {stepDropped}  srv {serverCpu / seconds:P0}  gen {result.ClientCpuShare:P0}" +
+                      $"  other {result.ForeignCpuShare:P0}  {(passed ? "pass" : "FAIL")}");
+        fleet.Client.CurrentPublishStep = null;
+        return result;
+    }
+
+    // After an overloaded step, let the server finish its backlog before the next measurement.
+    private async Task SettleAsync(CancellationToken ct)
+    {
+        for (var i = 0; i < 30; i++)
+        {
+            var cpu = server.CpuSeconds();
+            await Task.Delay(500, ct).ConfigureAwait(false);
+            if (server.CpuSeconds() - cpu < 0.1)
+            {
+                return;
+            }
+        }
+    }
+}
