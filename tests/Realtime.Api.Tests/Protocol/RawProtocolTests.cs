@@ -12,6 +12,8 @@ namespace Realtime.Api.Tests.Protocol;
 /// goes on serving everyone else. Much of this is checked by the framework's WebSocket; these tests
 /// pin down what a client actually sees.
 /// </summary>
+// Not parallel: one case bounds the whole process's allocations, which other tests would inflate.
+[Collection(Realtime.Api.Tests.Cluster.ClusterCollection.Name)]
 public sealed class RawProtocolTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan CloseWait = TimeSpan.FromSeconds(10);
