@@ -81,10 +81,11 @@ internal sealed partial class Session : IUserSession
             await LeaveEverythingAsync().ConfigureAwait(false);
             await _closed!.Task.ConfigureAwait(false);
 
-            // After a protocol error the framework has sent its close frame (1002, 1007), but Kestrel may
-            // not have flushed it yet: aborting would drop it and the client would see 1006. Returning
-            // lets Kestrel flush and end the connection; a socket still open is aborted.
-            if (_socket.State is not (WebSocketState.CloseSent or WebSocketState.Closed))
+            // After a protocol error the framework has sent its close frame (1002, 1007) and marked the
+            // socket Aborted, but Kestrel may not have flushed the frame yet: aborting again would tear the
+            // connection down under it and the client would see a reset instead of the code. Returning
+            // lets Kestrel flush and end the connection; only a socket still open is aborted.
+            if (_socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
             {
                 _socket.Abort();
             }

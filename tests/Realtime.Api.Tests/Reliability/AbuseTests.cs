@@ -31,28 +31,35 @@ public sealed class AbuseTests(ITestOutputHelper output)
             await PublishForAsync(publisher, TimeSpan.FromSeconds(1)); // warm up
             calm.ForEach(c => c.Latencies(reset: true));
             var (baseline, underFlood) = (new List<double>(), new List<double>());
+            var (baselineWindows, floodWindows) = (new List<double>(), new List<double>());
             var flooder = new Flooder(server);
             var flooding = flooder.RunAsync();
-            for (var window = 0; window < 8; window++)
+            for (var window = 0; window < 10; window++)
             {
                 flooder.Active = window % 2 == 1;
                 await PublishForAsync(publisher, TimeSpan.FromMilliseconds(750));
-                (flooder.Active ? underFlood : baseline).AddRange(calm.SelectMany(c => c.Latencies(reset: true)));
+                var latencies = calm.SelectMany(c => c.Latencies(reset: true)).ToList();
+                (flooder.Active ? underFlood : baseline).AddRange(latencies);
+                (flooder.Active ? floodWindows : baselineWindows).Add(Measured.Percentile(latencies, 99));
             }
 
             flooder.Stop();
             var floods = await flooding;
 
-            var (p99Base, p99Flood) = (Measured.Percentile(baseline, 99), Measured.Percentile(underFlood, 99));
+            // Each side's p99 is that of its second-worst window: one pause of a busy machine (a CI neighbour,
+            // a collection) spoils one window, while a flood that costs the calm clients spoils every one of its own.
+            var (p99Base, p99Flood) = (SecondWorst(baselineWindows), SecondWorst(floodWindows));
             Measured.Record(output, "flood", new Dictionary<string, object>
             {
                 ["calm_clients"] = calm.Count,
                 ["deliveries_baseline"] = baseline.Count,
                 ["deliveries_flood"] = underFlood.Count,
                 ["p50_baseline_ms"] = Measured.Round(Measured.Percentile(baseline, 50), 2),
-                ["p99_baseline_ms"] = Measured.Round(p99Base, 2),
+                ["p99_baseline_ms"] = Measured.Round(Measured.Percentile(baseline, 99), 2),
                 ["p50_flood_ms"] = Measured.Round(Measured.Percentile(underFlood, 50), 2),
-                ["p99_flood_ms"] = Measured.Round(p99Flood, 2),
+                ["p99_flood_ms"] = Measured.Round(Measured.Percentile(underFlood, 99), 2),
+                ["p99_window_baseline_ms"] = baselineWindows.Select(w => Measured.Round(w, 2)).ToArray(),
+                ["p99_window_flood_ms"] = floodWindows.Select(w => Measured.Round(w, 2)).ToArray(),
                 ["flood_connections"] = floods.Count,
                 ["flood_frames_sent"] = floods.Sum(f => f.Sent),
                 ["closed_4029"] = floods.Count(f => f.CloseCode == 4029),
@@ -61,13 +68,15 @@ public sealed class AbuseTests(ITestOutputHelper output)
             Assert.True(floods.Count > 0, "the flooder got to run");
             Assert.All(floods, f => Assert.Equal(4029, f.CloseCode));
             Assert.All(floods, f => Assert.True(f.RateLimited > 0, "throttled before it was closed"));
-            Assert.True(p99Flood <= 2 * p99Base + 5, $"p99 delivery latency went from {p99Base:F1} ms to {p99Flood:F1} ms under the flood");
+            Assert.True(p99Flood <= 2 * p99Base + 5, $"p99 delivery latency (second-worst window) went from {p99Base:F1} ms to {p99Flood:F1} ms under the flood");
         }
         finally
         {
             await LoadRun.DisposeAllAsync([.. calm, publisher]);
         }
     }
+
+    private static double SecondWorst(List<double> windows) => windows.Order().ElementAt(windows.Count - 2);
 
     [Fact]
     public Task Subscribe_unsubscribe_churn_of_10000_operations_leaves_counters_grains_and_memory_at_baseline() => ChurnAsync(10_000);
