@@ -29,6 +29,8 @@ internal sealed partial class Session : IUserSession
     private TaskCompletionSource? _closed;
     private readonly Dictionary<string, ChannelSubscription> _subscriptions = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _aborted = new();
+    private readonly Action _abortConnection;
+    private CancellationTokenRegistration _abortOnTimeout;
     private CommandRateLimiter _rate;
     private long _queuedBytes;
     private volatile bool _dropQueue;
@@ -37,9 +39,10 @@ internal sealed partial class Session : IUserSession
     private string _closeReason = "";
     private byte[]? _farewell;
 
-    public Session(WebSocket socket, SessionRegistry registry, string clientId)
+    public Session(WebSocket socket, SessionRegistry registry, string clientId, Action abortConnection)
     {
         _socket = socket;
+        _abortConnection = abortConnection;
         _registry = registry;
         ClientId = clientId;
         _rate = new CommandRateLimiter(registry.Limits.CommandsPerSecond, registry.Limits.CommandBurst);
@@ -80,6 +83,9 @@ internal sealed partial class Session : IUserSession
             RequestClose(_socket.CloseStatus is { } status ? (int)status : CloseCodes.InternalError, "socket ended", dropQueue: true);
             await LeaveEverythingAsync().ConfigureAwait(false);
             await _closed!.Task.ConfigureAwait(false);
+
+            // From here on the request ends and Kestrel may reuse its context: the close timeout must not fire into it.
+            _abortOnTimeout.Dispose();
 
             // After a protocol error the framework has sent its close frame (1002, 1007) and marked the
             // socket Aborted, but Kestrel may not have flushed the frame yet: aborting again would tear the
@@ -146,6 +152,10 @@ internal sealed partial class Session : IUserSession
             return;
         }
 
+        // Sends carry no cancellation token (a cancellable send costs a registration and a slower path in
+        // ManagedWebSocket for every frame); a client that does not finish the close within CloseTimeout has
+        // its connection aborted, which fails whatever send or receive is still pending.
+        _abortOnTimeout = _aborted.Token.UnsafeRegister(static s => ((Session)s!).Abort(), this);
         (_closeCode, _closeReason, _farewell) = (code, reason, farewell);
         if (dropQueue)
         {
@@ -212,7 +222,7 @@ internal sealed partial class Session : IUserSession
             {
                 if (!_dropQueue)
                 {
-                    await _socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, _aborted.Token).ConfigureAwait(false);
+                    await _socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None).ConfigureAwait(false);
                     _registry.Metrics.FrameOut();
                 }
             }
@@ -235,13 +245,13 @@ internal sealed partial class Session : IUserSession
         {
             if (_farewell is { } farewell && _socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
             {
-                await _socket.SendAsync(farewell, WebSocketMessageType.Text, endOfMessage: true, _aborted.Token).ConfigureAwait(false);
+                await _socket.SendAsync(farewell, WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None).ConfigureAwait(false);
                 _registry.Metrics.FrameOut();
             }
 
             if (_socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
             {
-                await _socket.CloseOutputAsync((WebSocketCloseStatus)_closeCode, _closeReason, _aborted.Token).ConfigureAwait(false);
+                await _socket.CloseOutputAsync((WebSocketCloseStatus)_closeCode, _closeReason, CancellationToken.None).ConfigureAwait(false);
             }
         }
         catch (Exception e) when (e is WebSocketException or OperationCanceledException or IOException or ObjectDisposedException)
@@ -266,7 +276,7 @@ internal sealed partial class Session : IUserSession
         while (true)
         {
             // Wait for the next frame without a buffer, so an idle socket holds none.
-            var result = await _socket.ReceiveAsync(Memory<byte>.Empty, _aborted.Token).ConfigureAwait(false);
+            var result = await _socket.ReceiveAsync(Memory<byte>.Empty, CancellationToken.None).ConfigureAwait(false);
             if (result.MessageType == WebSocketMessageType.Close)
             {
                 EchoClose();
@@ -288,7 +298,7 @@ internal sealed partial class Session : IUserSession
                     }
 
                     var space = Math.Min(buffer.Length, limits.MaxFrameBytes + 1) - count;
-                    result = await _socket.ReceiveAsync(buffer.AsMemory(count, space), _aborted.Token).ConfigureAwait(false);
+                    result = await _socket.ReceiveAsync(buffer.AsMemory(count, space), CancellationToken.None).ConfigureAwait(false);
                     if (result.MessageType == WebSocketMessageType.Close)
                     {
                         EchoClose();
@@ -326,6 +336,12 @@ internal sealed partial class Session : IUserSession
         }
     }
 
+    private void Abort()
+    {
+        _abortConnection();
+        _socket.Abort();
+    }
+
     // The client closed: echo its close code, then finish.
     private void EchoClose() =>
         RequestClose((int?)_socket.CloseStatus ?? CloseCodes.InternalError, _socket.CloseStatusDescription ?? "", dropQueue: true);
@@ -335,7 +351,7 @@ internal sealed partial class Session : IUserSession
     {
         while (_socket.State == WebSocketState.Open || _socket.State == WebSocketState.CloseSent)
         {
-            var result = await _socket.ReceiveAsync(scratch.AsMemory(), _aborted.Token).ConfigureAwait(false);
+            var result = await _socket.ReceiveAsync(scratch.AsMemory(), CancellationToken.None).ConfigureAwait(false);
             if (result.MessageType == WebSocketMessageType.Close)
             {
                 return;

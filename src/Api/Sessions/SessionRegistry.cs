@@ -40,9 +40,9 @@ internal sealed class SessionRegistry(
     /// <summary>True once shutdown began: new sockets are refused so clients reconnect elsewhere.</summary>
     public bool IsStopping { get; private set; }
 
-    public async Task RunAsync(WebSocket socket, string? queryToken, string? remote)
+    public async Task RunAsync(WebSocket socket, string? queryToken, string? remote, Action abortConnection)
     {
-        var session = new Session(socket, this, NewClientId());
+        var session = new Session(socket, this, NewClientId(), abortConnection);
         _sessions[session.ClientId] = session;
         metrics.ConnectionOpened();
         SessionsLog.Opened(logger, session.ClientId, remote);

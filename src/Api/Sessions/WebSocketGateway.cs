@@ -37,7 +37,7 @@ public static class WebSocketGateway
             // in the request's features for as long as the socket is open.
             string? token = QueryHelpers.ParseNullableQuery(context.Request.QueryString.Value) is { } query
                 && query.TryGetValue("token", out var t) ? t.ToString() : null;
-            await registry.RunAsync(socket, token, context.Connection.RemoteIpAddress?.ToString());
+            await registry.RunAsync(socket, token, context.Connection.RemoteIpAddress?.ToString(), context.Abort);
             return Results.Empty;
         }).ExcludeFromDescription();
         return app;

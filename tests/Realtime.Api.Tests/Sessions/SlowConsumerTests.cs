@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.RegularExpressions;
 using System.Text.Json;
 using Realtime.Api.Tests.Infrastructure;
 
@@ -51,5 +52,45 @@ public sealed class SlowConsumerTests
 
         var metrics = await server.Http.GetStringAsync("/metrics");
         Assert.Contains("realtime_slow_consumer_closes_total 1", metrics);
+    }
+
+    [Fact]
+    public async Task A_client_that_never_reads_again_is_cut_off_after_CloseTimeout_though_a_send_to_it_is_stuck()
+    {
+        await using var server = await RealtimeServer.StartAsync(new Dictionary<string, string?>
+        {
+            ["Realtime:Namespaces:bulk:HistorySize"] = "0",
+            ["Realtime:Limits:MaxQueueBytes"] = "262144",
+            ["Realtime:Limits:CloseTimeout"] = "00:00:01",
+        });
+
+        // A hand-written client with a 4 KB receive buffer that reads its subscribe reply and then nothing,
+        // not even the close frame: the server's send blocks on TCP back-pressure and stays blocked.
+        await using var stuck = await RawWebSocket.ConnectAsync(server.WebSocketUri, $"/ws?token={RealtimeServer.Token("stuck")}");
+        await stuck.SendTextAsync("""{"id":1,"type":"subscribe","channel":"bulk:feed"}""");
+        using (var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10)))
+        {
+            while (await RawFrames.ReadAsync(stuck.Stream, cts.Token) is { } frame && !frame.TextPayload.Contains("\"id\":1", StringComparison.Ordinal))
+            {
+            }
+        }
+
+        var payload = new string('x', 32 * 1024);
+        for (var i = 0; i < 1000 && await MetricAsync(server, "realtime_slow_consumer_closes_total") == 0; i++)
+        {
+            await server.PostAsync<JsonElement>("/api/channels/bulk:feed/messages", new { data = new { i, payload } });
+        }
+
+        Assert.Equal(1, await MetricAsync(server, "realtime_slow_consumer_closes_total"));
+        var told = Stopwatch.StartNew();
+        await Eventually.TrueAsync(async () => await MetricAsync(server, "realtime_connections") == 0,
+            "the stuck connection is aborted once CloseTimeout (1 s) has passed", TimeSpan.FromSeconds(10));
+        Assert.InRange(told.Elapsed, TimeSpan.FromSeconds(0.5), TimeSpan.FromSeconds(6));
+    }
+
+    private static async Task<double> MetricAsync(RealtimeServer server, string name)
+    {
+        var match = Regex.Match(await server.Http.GetStringAsync("/metrics"), $@"(?m)^{name} (\S+)$");
+        return match.Success ? double.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : double.NaN;
     }
 }
