@@ -15,7 +15,7 @@ namespace Realtime.Api.Sessions;
 /// the reader waits with a zero-byte read and rents a buffer only when a frame arrives, and the writer runs
 /// only while the queue has frames.
 /// </summary>
-internal sealed partial class Session : IUserSession
+internal sealed partial class Session : IUserSession, IThreadPoolWorkItem
 {
     private const int MaxFramesWhileClosing = 100;
     private const int InitialReceiveBytes = 4 * 1024;
@@ -131,8 +131,11 @@ internal sealed partial class Session : IUserSession
             _writing = true;
         }
 
-        // Starts on the caller's thread (a grain's delivery loop, say): a send that completes at once costs no thread hop.
-        _ = WriteAsync();
+        // The writer runs as a thread-pool item (the session itself, so nothing is allocated), not on the
+        // caller's thread: a grain's fan-out loop only queues, and under load each socket's writer finds
+        // several frames waiting, which Kestrel sends in one system call. Writing inline cost a send per
+        // frame per publish: 0.86 M deliveries/s instead of 1.35 M with channels of 1,000 (docs/benchmarks.md).
+        ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
     }
 
     void IUserSession.Push(byte[] frame) => Enqueue(frame);
@@ -335,6 +338,8 @@ internal sealed partial class Session : IUserSession
             }
         }
     }
+
+    void IThreadPoolWorkItem.Execute() => _ = WriteAsync();
 
     private void Abort()
     {
