@@ -25,15 +25,24 @@ internal sealed class FanoutScenario(Fleet fleet, ProcessStats server, RunSettin
         try
         {
             // The probe keeps a bounded number of deliveries in flight, so it cannot overflow any queue.
+            var probeStep = Interlocked.Increment(ref s_step);
+            var probeStats = fleet.Client.NewStep(probeStep);
             var probe = await Task.Factory.StartNew(() =>
             {
-                var step = Interlocked.Increment(ref s_step);
-                var stats = fleet.Client.NewStep(step);
                 var started = Stopwatch.GetTimestamp();
-                setup.Publishers.RunClosedLoop(stats, step, Math.Max(16L * channelSize, 8000), settings.Probe);
-                return stats.Received / Stopwatch.GetElapsedTime(started).TotalSeconds;
+                setup.Publishers.RunClosedLoop(probeStats, probeStep, Math.Max(16L * channelSize, 8000), settings.Probe);
+                return probeStats.Received / Stopwatch.GetElapsedTime(started).TotalSeconds;
             }, TaskCreationOptions.LongRunning).ConfigureAwait(false);
-            await Task.Delay(500, ct).ConfigureAwait(false);
+
+            // The probe ends with up to its window still in flight (seconds of work for a slow system): let it
+            // arrive, so the first step does not start behind the probe's backlog.
+            var drained = Stopwatch.StartNew();
+            while (probeStats.InFlight > 0 && drained.Elapsed < TimeSpan.FromSeconds(30))
+            {
+                await Task.Delay(50, ct).ConfigureAwait(false);
+            }
+
+            await SettleAsync(ct).ConfigureAwait(false);
             result.ProbeDeliveriesPerSecond = probe;
             log.WriteLine($"  fan-out {channelSize}: probe {probe:N0} deliveries/s");
 
