@@ -82,6 +82,8 @@ internal sealed partial class Session : IUserSession, IThreadPoolWorkItem
         {
             RequestClose(_socket.CloseStatus is { } status ? (int)status : CloseCodes.InternalError, "socket ended", dropQueue: true);
             await LeaveEverythingAsync().ConfigureAwait(false);
+            // Another thread may be inside RequestClose, between claiming the close and creating _closed.
+            SpinWait.SpinUntil(() => Volatile.Read(ref _closed) is not null);
             await _closed!.Task.ConfigureAwait(false);
 
             // From here on the request ends and Kestrel may reuse its context: the close timeout must not fire into it.
