@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using Realtime.Bench.Shared;
 
 namespace Realtime.Bench.ClusterProbe;
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using Realtime.Bench.Shared;
 
 namespace Realtime.Bench.SoakDriver;
 

@@ -3,9 +3,12 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 
-namespace Realtime.Bench.ClusterProbe;
+namespace Realtime.Bench.Shared;
 
-/// <summary>HS256 client tokens, signed with the cluster's <c>Realtime:Auth:JwtSecret</c>.</summary>
+/// <summary>
+/// HS256 client tokens, signed with the node's <c>Realtime:Auth:JwtSecret</c>. One file, compiled into each
+/// bench tool that needs it (ClusterProbe, SoakDriver).
+/// </summary>
 internal static class Token
 {
     public static string Sign(string secret, string user, TimeSpan lifetime)
