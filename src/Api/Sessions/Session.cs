@@ -136,7 +136,7 @@ internal sealed partial class Session : IUserSession, IThreadPoolWorkItem
         // The writer runs as a thread-pool item (the session itself, so nothing is allocated), not on the
         // caller's thread: a grain's fan-out loop only queues, and under load each socket's writer finds
         // several frames waiting, which Kestrel sends in one system call. Writing inline cost a send per
-        // frame per publish: 0.86 M deliveries/s instead of 1.35 M with channels of 1,000 (docs/benchmarks.md).
+        // frame per publish (docs/benchmarks.md, "Second round", has the before and after).
         ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
     }
 

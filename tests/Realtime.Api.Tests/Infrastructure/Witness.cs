@@ -12,5 +12,6 @@ public static class Witness
         var ack = await witness.CallAsync(new { type = "publish", channel, data = new { ok = true } });
         var message = await witness.NextPushAsync("message");
         Assert.Equal(ack.GetProperty("offset").GetInt64(), message.GetProperty("offset").GetInt64());
+        Assert.True(message.GetProperty("data").GetProperty("ok").GetBoolean());
     }
 }

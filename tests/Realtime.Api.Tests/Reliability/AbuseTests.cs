@@ -105,8 +105,8 @@ public sealed class AbuseTests(ITestOutputHelper output)
             }
         }
 
-        await Eventually.TrueAsync(async () => (await MetricsAsync(server))["realtime_connections"] == 0, "the warm-up socket is gone");
-        var before = await MetricsAsync(server);
+        await Eventually.TrueAsync(async () => (await server.MetricsAsync())["realtime_connections"] == 0, "the warm-up socket is gone");
+        var before = await server.MetricsAsync();
         var heapBefore = ManagedHeap();
 
         var started = DateTime.UtcNow;
@@ -127,13 +127,13 @@ public sealed class AbuseTests(ITestOutputHelper output)
                 await client.RequestAsync(new { type = "subscribe", channel = $"churn:{i}" });
             }
         }));
-        var during = await MetricsAsync(server);
+        var during = await server.MetricsAsync();
         var elapsed = DateTime.UtcNow - started;
         await LoadRun.DisposeAllAsync(churners);
 
         await Eventually.TrueAsync(async () =>
         {
-            var after = await MetricsAsync(server);
+            var after = await server.MetricsAsync();
             return after["realtime_connections"] == before["realtime_connections"]
                 && after["realtime_subscriptions"] == before["realtime_subscriptions"]
                 && after["realtime_grain_activations"] == before["realtime_grain_activations"];
@@ -228,15 +228,6 @@ public sealed class AbuseTests(ITestOutputHelper output)
                 return new Flood(end.CloseCode, sent, end.FramesBefore.Count(f => f.TextPayload.Contains("rate_limited", StringComparison.Ordinal)));
             }
         }
-    }
-
-    private static async Task<Dictionary<string, long>> MetricsAsync(RealtimeServer server)
-    {
-        var text = await server.Http.GetStringAsync("/metrics");
-        return text.Split('\n')
-            .Where(l => l.StartsWith("realtime_", StringComparison.Ordinal) && !l.Contains('{', StringComparison.Ordinal))
-            .Select(l => l.Split(' '))
-            .ToDictionary(p => p[0], p => (long)double.Parse(p[1], CultureInfo.InvariantCulture));
     }
 
     private static long ManagedHeap()

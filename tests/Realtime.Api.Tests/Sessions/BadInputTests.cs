@@ -75,7 +75,7 @@ public sealed class BadInputTests
         Assert.Equal(id, reply.TryGetProperty("id", out var replyId) ? replyId.GetInt64() : null);
         Assert.False(reply.TryGetProperty("result", out _));
         await mallory.CallAsync(new { type = "ping" });
-        await AssertNodeServesOthersAsync(server);
+        await Witness.AssertNodeServesOthersAsync(server);
     }
 
     [Fact]
@@ -90,7 +90,7 @@ public sealed class BadInputTests
 
         // Clients may run ahead of servers: a field the server does not know is not an error.
         await mallory.CallAsync(new { type = "ping", trace = new { span = "a1", tags = new[] { 1, 2 } } });
-        await AssertNodeServesOthersAsync(server);
+        await Witness.AssertNodeServesOthersAsync(server);
     }
 
     [Fact]
@@ -105,7 +105,7 @@ public sealed class BadInputTests
         Assert.Equal("bad_request", reply.GetProperty("error").GetProperty("code").GetString());
         Assert.False(reply.TryGetProperty("id", out _), "a binary frame is not parsed, so its reply has no id");
         await mallory.CallAsync(new { type = "ping" });
-        await AssertNodeServesOthersAsync(server);
+        await Witness.AssertNodeServesOthersAsync(server);
     }
 
     [Fact]
@@ -121,7 +121,7 @@ public sealed class BadInputTests
         await mallory.SendTextAsync(PaddedPing(id: 2, bytes: 4097));
         Assert.Equal(WebSocketCloseStatus.MessageTooBig, await mallory.WaitClosedAsync());
         Assert.DoesNotContain(mallory.Frames, f => f.TryGetProperty("id", out var id) && id.GetInt64() == 2);
-        await AssertNodeServesOthersAsync(server);
+        await Witness.AssertNodeServesOthersAsync(server);
     }
 
     [Fact]
@@ -135,7 +135,7 @@ public sealed class BadInputTests
         await mallory.SendTextAsync(huge);
 
         Assert.Equal(WebSocketCloseStatus.MessageTooBig, await mallory.WaitClosedAsync());
-        await AssertNodeServesOthersAsync(server);
+        await Witness.AssertNodeServesOthersAsync(server);
     }
 
     [Fact]
@@ -167,7 +167,7 @@ public sealed class BadInputTests
 
         Assert.Equal(WebSocketCloseStatus.MessageTooBig, await mallory.WaitClosedAsync());
         Assert.Empty(mallory.Frames);
-        await AssertNodeServesOthersAsync(server);
+        await Witness.AssertNodeServesOthersAsync(server);
     }
 
     [Fact]
@@ -181,7 +181,7 @@ public sealed class BadInputTests
         await mallory.SendAsync(frame, WebSocketMessageType.Text);
 
         Assert.Equal(WebSocketCloseStatus.InvalidPayloadData, await mallory.WaitClosedAsync());
-        await AssertNodeServesOthersAsync(server);
+        await Witness.AssertNodeServesOthersAsync(server);
         var history = await ReadHistoryAsync(server, "chat:a");
         Assert.Equal(0, history.GetProperty("offset").GetInt64());
     }
@@ -218,7 +218,7 @@ public sealed class BadInputTests
         Assert.Equal("disconnect", disconnect.GetProperty("type").GetString());
         Assert.Equal(4029, disconnect.GetProperty("code").GetInt32());
         Assert.False(disconnect.GetProperty("reconnect").GetBoolean());
-        await AssertNodeServesOthersAsync(server);
+        await Witness.AssertNodeServesOthersAsync(server);
     }
 
     [Fact]
@@ -236,7 +236,7 @@ public sealed class BadInputTests
         Assert.Equal("alice", connected.GetProperty("user").GetString());
         await anonymous.CallAsync(new { type = "ping" });
         await anonymous.CallAsync(new { type = "subscribe", channel = "chat:lobby" });
-        await AssertNodeServesOthersAsync(server);
+        await Witness.AssertNodeServesOthersAsync(server);
         Assert.Equal(0, (await ReadHistoryAsync(server, "chat:lobby")).GetProperty("offset").GetInt64());
     }
 
@@ -254,7 +254,7 @@ public sealed class BadInputTests
 
         await alice.CallAsync(new { type = "unsubscribe", channel = "chat:1" });
         await alice.CallAsync(new { type = "subscribe", channel = "chat:4" });
-        await AssertNodeServesOthersAsync(server);
+        await Witness.AssertNodeServesOthersAsync(server);
     }
 
     [Fact]
@@ -270,7 +270,7 @@ public sealed class BadInputTests
         var message = await alice.NextPushAsync("message");
         Assert.Equal("once", message.GetProperty("data").GetString());
         Assert.True(await alice.NoPushAsync("message", TimeSpan.FromMilliseconds(300)), "one subscription, one delivery");
-        await AssertNodeServesOthersAsync(server);
+        await Witness.AssertNodeServesOthersAsync(server);
     }
 
     [Fact]
@@ -294,7 +294,7 @@ public sealed class BadInputTests
         await Eventually.TrueAsync(() => metrics.Connections == 1, "the first and third sockets are gone from the node");
         await using var again = await server.ConnectAsync("alice");
         await again.CallAsync(new { type = "ping" });
-        await AssertNodeServesOthersAsync(server);
+        await Witness.AssertNodeServesOthersAsync(server);
     }
 
     [Fact]
@@ -316,7 +316,7 @@ public sealed class BadInputTests
         }
 
         Assert.Equal(0, (await ReadHistoryAsync(server, "team:7")).GetProperty("offset").GetInt64());
-        await AssertNodeServesOthersAsync(server);
+        await Witness.AssertNodeServesOthersAsync(server);
     }
 
     [Theory]
@@ -335,7 +335,7 @@ public sealed class BadInputTests
         Assert.Single(history.GetProperty("messages").EnumerateArray());
         var presence = await alice.CallAsync(new { type = "presence", channel = "team:7" });
         Assert.Equal(1, presence.GetProperty("users").GetInt32());
-        await AssertNodeServesOthersAsync(server);
+        await Witness.AssertNodeServesOthersAsync(server);
     }
 
     [Fact]
@@ -355,7 +355,7 @@ public sealed class BadInputTests
         var message = await alice.NextPushAsync("message");
         Assert.Equal("from the backend", message.GetProperty("data").GetString());
         Assert.Equal(1, message.GetProperty("offset").GetInt64());
-        await AssertNodeServesOthersAsync(server);
+        await Witness.AssertNodeServesOthersAsync(server);
     }
 
     [Fact]
@@ -373,7 +373,7 @@ public sealed class BadInputTests
 
         var ack = await alice.CallAsync(new { type = "publish", channel = "chat:a", data = "small" });
         Assert.Equal(1, ack.GetProperty("offset").GetInt64());
-        await AssertNodeServesOthersAsync(server);
+        await Witness.AssertNodeServesOthersAsync(server);
     }
 
     private static Dictionary<string, string?> Restricted => new() { ["Realtime:Namespaces:team:Restricted"] = "true" };
@@ -397,18 +397,5 @@ public sealed class BadInputTests
         using var response = await server.Http.GetAsync($"/api/channels/{channel}/history");
         response.EnsureSuccessStatusCode();
         return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
-    }
-
-    /// <summary>A new, well-behaved client on the same node can still ping, subscribe, publish and receive.</summary>
-    private static async Task AssertNodeServesOthersAsync(RealtimeServer server)
-    {
-        await using var witness = await server.ConnectAsync("witness");
-        await witness.CallAsync(new { type = "ping" });
-        var channel = $"check:{Guid.NewGuid():N}";
-        await witness.CallAsync(new { type = "subscribe", channel });
-        var ack = await witness.CallAsync(new { type = "publish", channel, data = new { ok = true } });
-        var message = await witness.NextPushAsync("message");
-        Assert.Equal(ack.GetProperty("offset").GetInt64(), message.GetProperty("offset").GetInt64());
-        Assert.True(message.GetProperty("data").GetProperty("ok").GetBoolean());
     }
 }

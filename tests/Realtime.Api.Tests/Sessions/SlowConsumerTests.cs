@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text.RegularExpressions;
 using System.Text.Json;
 using Realtime.Api.Tests.Infrastructure;
 
@@ -76,21 +75,15 @@ public sealed class SlowConsumerTests
         }
 
         var payload = new string('x', 32 * 1024);
-        for (var i = 0; i < 1000 && await MetricAsync(server, "realtime_slow_consumer_closes_total") == 0; i++)
+        for (var i = 0; i < 1000 && (await server.MetricsAsync())["realtime_slow_consumer_closes_total"] == 0; i++)
         {
             await server.PostAsync<JsonElement>("/api/channels/bulk:feed/messages", new { data = new { i, payload } });
         }
 
-        Assert.Equal(1, await MetricAsync(server, "realtime_slow_consumer_closes_total"));
+        Assert.Equal(1, (await server.MetricsAsync())["realtime_slow_consumer_closes_total"]);
         var told = Stopwatch.StartNew();
-        await Eventually.TrueAsync(async () => await MetricAsync(server, "realtime_connections") == 0,
+        await Eventually.TrueAsync(async () => (await server.MetricsAsync())["realtime_connections"] == 0,
             "the stuck connection is aborted once CloseTimeout (1 s) has passed", TimeSpan.FromSeconds(10));
         Assert.InRange(told.Elapsed, TimeSpan.FromSeconds(0.5), TimeSpan.FromSeconds(6));
-    }
-
-    private static async Task<double> MetricAsync(RealtimeServer server, string name)
-    {
-        var match = Regex.Match(await server.Http.GetStringAsync("/metrics"), $@"(?m)^{name} (\S+)$");
-        return match.Success ? double.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : double.NaN;
     }
 }

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# One fan-out scenario against Realtime on the memory engine, optionally under perf: the command behind the
+# "Second round" figures of docs/benchmarks.md. Same settings and pinning as bench/run.sh (server on core 0,
+# generator on core 1); builds nothing, so run `bench/run.sh --quick` (or dotnet build -c Release) first.
+#
+#   bench/profile.sh 1000            # channels of 1,000, quick steps
+#   bench/profile.sh 100 --perf      # and a 15 s CPU profile of the server, 22 s in (after the warm-up)
+#
+# Output: the generator's step table; with --perf, artifacts/profile/perf.data, read with
+#   perf report -i artifacts/profile/perf.data --no-children --sort symbol -g none
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+FANOUT=${1:?usage: bench/profile.sh CHANNEL_SIZE [--perf]}
+PERF=0; [[ ${2:-} == --perf ]] && PERF=1
+OUT=$ROOT/artifacts/profile; mkdir -p "$OUT"
+SECRET=$(head -c 32 /dev/urandom | base64 | tr -d '/+=' | head -c 40)
+exec 9>/tmp/realtime-heavy.lock; flock 9
+
+cd "$ROOT/src/Api/bin/Release/net10.0"
+# PerfMapEnabled names JIT-compiled frames for perf; W^X off lets perf read them.
+taskset -c 0 env DOTNET_PerfMapEnabled=$PERF DOTNET_EnableWriteXorExecute=$((1 - PERF)) \
+  ASPNETCORE_ENVIRONMENT=Production ASPNETCORE_URLS=http://127.0.0.1:5301 Realtime__NodeId=profile Realtime__Engine=memory \
+  Realtime__Auth__JwtSecret="$SECRET" Realtime__Limits__CommandsPerSecond=1000000 Realtime__Limits__CommandBurst=1000000 \
+  Realtime__Namespaces__bench__Presence=false Realtime__Namespaces__bench__JoinLeave=false \
+  Logging__LogLevel__Default=Warning dotnet Realtime.Api.dll >"$OUT/server.log" 2>&1 &
+pid=$!
+trap 'kill $pid 2>/dev/null || true' EXIT
+for _ in $(seq 1 150); do curl -fsS -m 1 -o /dev/null http://127.0.0.1:5301/health/ready 2>/dev/null && break; sleep 0.2; done
+if [[ $PERF -eq 1 ]]; then
+  (sleep 22; perf record -F 499 -g -p "$pid" -o "$OUT/perf.data" -- sleep 15 >"$OUT/perf.log" 2>&1) &
+  recorder=$!
+fi
+DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 taskset -c 1 dotnet "$ROOT/bench/LoadGen/bin/Release/net10.0/LoadGen.dll" run \
+  --system realtime-memory --label "Realtime (memory)" --protocol realtime --url ws://127.0.0.1:5301 --server-pid "$pid" \
+  --heap-url http://127.0.0.1:5301/metrics --jwt-secret "$SECRET" --quick --fanout "$FANOUT" --out "$OUT/result.json"
+[[ $PERF -eq 1 ]] && wait "$recorder"
+exit 0
