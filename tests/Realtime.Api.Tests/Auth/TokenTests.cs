@@ -84,7 +84,8 @@ public sealed class TokenTests
     public async Task A_token_that_expires_during_the_session_closes_it_with_4001_and_asks_to_reconnect()
     {
         await using var server = await RealtimeServer.StartAsync();
-        var token = Jwt.Sign(RealtimeServer.Secret, "alice", DateTimeOffset.UtcNow.AddSeconds(2));
+        // exp is whole seconds (floored), so this token lives 3-4 s: room for a cold connect on a busy machine.
+        var token = Jwt.Sign(RealtimeServer.Secret, "alice", DateTimeOffset.UtcNow.AddSeconds(4));
         await using var client = await TestClient.ConnectAsync(server, token);
         await client.CallAsync(new { type = "ping" });
         Assert.Equal(4001, (int?)await client.WaitClosedAsync(TimeSpan.FromSeconds(10)));
@@ -97,10 +98,10 @@ public sealed class TokenTests
     public async Task A_refreshed_token_keeps_the_session_past_the_first_tokens_expiry()
     {
         await using var server = await RealtimeServer.StartAsync();
-        var shortLived = Jwt.Sign(RealtimeServer.Secret, "alice", DateTimeOffset.UtcNow.AddSeconds(2));
+        var shortLived = Jwt.Sign(RealtimeServer.Secret, "alice", DateTimeOffset.UtcNow.AddSeconds(4));
         await using var client = await TestClient.ConnectAsync(server, shortLived);
         await client.CallAsync(new { type = "connect", token = RealtimeServer.Token("alice") });
-        await Task.Delay(TimeSpan.FromSeconds(3));
+        await Task.Delay(TimeSpan.FromSeconds(5));
         Assert.Equal(WebSocketState.Open, client.Socket.State);
         await client.CallAsync(new { type = "ping" });
     }
