@@ -13,8 +13,8 @@ public static class GrainsExtensions
     public static IHostApplicationBuilder AddRealtimeGrains(this IHostApplicationBuilder builder)
     {
         builder.AddRealtimeSilo(grains => grains
-            .Add<IChannelGrain, ChannelGrain>()
-            .Add<IUserGrain, UserGrain>());
+            .Add<IChannelGrain, ChannelGrain>(static (runtime, id) => new ChannelGrainReference(runtime, id))
+            .Add<IUserGrain, UserGrain>(static (runtime, id) => new UserGrainReference(runtime, id)));
         builder.Services.AddOptions<NamespacesOptions>().BindSection(NamespacesOptions.Section);
         builder.Services.AddOptions<LimitsOptions>().BindSection(LimitsOptions.Section);
         builder.Services.AddSingleton<ChannelAccess>();

@@ -13,7 +13,7 @@ namespace Realtime.Silo.Runtime;
 internal sealed class GrainActivation(GrainRuntime runtime, GrainId id, Func<Grain> createGrain, ILogger logger)
 {
     private readonly Channel<WorkItem> _mailbox = Channel.CreateUnbounded<WorkItem>(
-        new UnboundedChannelOptions { SingleReader = true });
+        new UnboundedChannelOptions { SingleReader = true, AllowSynchronousContinuations = true });
     private readonly List<IDisposable> _resources = [];
     private int _started;
     private int _pending;
@@ -31,6 +31,18 @@ internal sealed class GrainActivation(GrainRuntime runtime, GrainId id, Func<Gra
 
     public bool IsIdle(long now, long idleMs) =>
         Volatile.Read(ref _pending) == 0 && !Volatile.Read(ref _running) && now - Volatile.Read(ref _lastUsed) >= idleMs;
+
+    /// <summary>The grain, if active, for an interleaving call made beside the current turn; counts as use.</summary>
+    public Grain? EnterInterleaved()
+    {
+        var active = Volatile.Read(ref _active);
+        if (active is not null)
+        {
+            Volatile.Write(ref _lastUsed, Environment.TickCount64);
+        }
+
+        return active;
+    }
 
     public bool TryEnqueue(WorkItem item)
     {

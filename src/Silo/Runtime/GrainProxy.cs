@@ -6,7 +6,8 @@ namespace Realtime.Silo.Runtime;
 
 /// <summary>
 /// A grain reference: turns each interface call into a turn in the grain's mailbox. This stands in
-/// for the code Orleans generates per grain interface; one reflection lookup per method is cached.
+/// for the code Orleans generates per grain interface, for interfaces without a <see cref="GrainReference"/>;
+/// one reflection lookup per method is cached.
 /// </summary>
 public class GrainProxy : DispatchProxy
 {
@@ -44,7 +45,7 @@ public class GrainProxy : DispatchProxy
 
     private static object Call<T>(GrainRuntime runtime, GrainId id, MethodInfo method, object?[]? args)
     {
-        var item = new CallItem<T>(method, args, InterleavingMethods.GetOrAdd(method, static m => m.IsDefined(typeof(AlwaysInterleaveAttribute))));
+        var item = new ReflectionCallItem<T>(method, args, InterleavingMethods.GetOrAdd(method, static m => m.IsDefined(typeof(AlwaysInterleaveAttribute))));
         runtime.Dispatch(id, item);
         return item.Task;
     }

@@ -41,13 +41,43 @@ public sealed class GrainRuntime(
         where TGrainInterface : class, IGrainWithStringKey
     {
         ArgumentException.ThrowIfNullOrEmpty(key);
+        var id = new GrainId(typeof(TGrainInterface), key);
+        if (registry.ReferenceOf(typeof(TGrainInterface)) is { } reference)
+        {
+            return (TGrainInterface)reference(this, id);
+        }
+
         var proxy = DispatchProxy.Create<TGrainInterface, GrainProxy>();
-        ((GrainProxy)(object)proxy).Initialize(this, new GrainId(typeof(TGrainInterface), key));
+        ((GrainProxy)(object)proxy).Initialize(this, id);
         return proxy;
     }
 
     /// <summary>How many activations of one grain interface this node holds now.</summary>
     public int CountActivations<TGrainInterface>() => _directory.Keys.Count(id => id.Interface == typeof(TGrainInterface));
+
+    /// <summary>A call through a <see cref="GrainReference"/>; the task is a <c>Task&lt;TResult&gt;</c>
+    /// unless the grain method returns a plain <see cref="Task"/>.</summary>
+    internal Task Call<TGrain, TArgs, TResult>(GrainId id, Func<TGrain, TArgs, Task> method, TArgs args, bool interleaves)
+        where TGrain : class
+    {
+        // An interleaving call to an active grain runs now, on this thread: no turn, no hop. Its task is
+        // the grain method's own, so a failure faults only this call, as a queued call's would.
+        if (interleaves && !IsStopping && _directory.TryGetValue(id, out var activation) && activation.EnterInterleaved() is { } grain)
+        {
+            try
+            {
+                return method((TGrain)(object)grain, args);
+            }
+            catch (Exception e)
+            {
+                return Task.FromException<TResult>(e);
+            }
+        }
+
+        var item = new DelegateCallItem<TGrain, TArgs, TResult>(method, args, interleaves);
+        Dispatch(id, item);
+        return item.Task;
+    }
 
     internal void Dispatch(GrainId id, WorkItem item)
     {

@@ -18,7 +18,7 @@ internal abstract class WorkItem
 }
 
 /// <summary>A call made through a grain reference; its task completes with the grain method's result.</summary>
-internal sealed class CallItem<T>(MethodInfo method, object?[]? args, bool interleaves) : WorkItem
+internal abstract class CallItem<T>(bool interleaves) : WorkItem
 {
     private readonly TaskCompletionSource<T> _result = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -32,7 +32,7 @@ internal sealed class CallItem<T>(MethodInfo method, object?[]? args, bool inter
     {
         try
         {
-            var task = (Task)method.Invoke(grain, BindingFlags.DoNotWrapExceptions, null, args, null)!;
+            var task = Start(grain);
             await task.ConfigureAwait(false);
             _result.TrySetResult(task is Task<T> typed ? typed.Result : default!);
         }
@@ -55,6 +55,23 @@ internal sealed class CallItem<T>(MethodInfo method, object?[]? args, bool inter
             _result.TrySetException(reason);
         }
     }
+
+    /// <summary>Calls the grain method; the returned task is the method's own.</summary>
+    protected abstract Task Start(Grain grain);
+}
+
+/// <summary>A call through a <see cref="GrainReference"/>: a typed delegate and its arguments.</summary>
+internal sealed class DelegateCallItem<TGrain, TArgs, T>(Func<TGrain, TArgs, Task> method, TArgs args, bool interleaves)
+    : CallItem<T>(interleaves)
+    where TGrain : class
+{
+    protected override Task Start(Grain grain) => method((TGrain)(object)grain, args);
+}
+
+/// <summary>A call through a <see cref="GrainProxy"/>: the interface method, invoked by reflection.</summary>
+internal sealed class ReflectionCallItem<T>(MethodInfo method, object?[]? args, bool interleaves) : CallItem<T>(interleaves)
+{
+    protected override Task Start(Grain grain) => (Task)method.Invoke(grain, BindingFlags.DoNotWrapExceptions, null, args, null)!;
 }
 
 internal sealed class TurnItem(Func<Task> turn) : WorkItem

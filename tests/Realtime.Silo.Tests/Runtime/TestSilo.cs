@@ -36,7 +36,9 @@ internal sealed class TestSilo : IAsyncDisposable
 
     public IRealtimeEngine Engine { get; }
 
-    public static async Task<TestSilo> StartAsync(TimeSpan? idleTimeout = null)
+    /// <param name="writtenReferences">True: <see cref="ITestGrain"/> references are <see cref="TestGrainReference"/>s
+    /// (typed delegates, interleaving calls on the caller's thread); false: the reflection-based <see cref="GrainProxy"/>.</param>
+    public static async Task<TestSilo> StartAsync(TimeSpan? idleTimeout = null, bool writtenReferences = false)
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
@@ -47,11 +49,22 @@ internal sealed class TestSilo : IAsyncDisposable
             ["Realtime:Silo:RunJobs"] = "false",
         });
         builder.Services.AddSingleton<GrainProbe>();
-        builder.AddRealtimeSilo(grains => grains
-            .Add<ITestGrain, TestGrain>()
+        builder.AddRealtimeSilo(grains =>
+        {
+            if (writtenReferences)
+            {
+                grains.Add<ITestGrain, TestGrain>(static (runtime, id) => new TestGrainReference(runtime, id));
+            }
+            else
+            {
+                grains.Add<ITestGrain, TestGrain>();
+            }
+
+            grains
             .Add<IPinnedGrain, PinnedGrain>()
             .Add<ITimerGrain, TimerGrain>()
-            .Add<IStreamGrain, StreamGrain>());
+            .Add<IStreamGrain, StreamGrain>();
+        });
 
         var host = builder.Build();
         await host.StartAsync();

@@ -24,6 +24,38 @@ public interface ITestGrain : IGrainWithStringKey
 
     [AlwaysInterleave]
     Task<string> PingAsync();
+
+    /// <summary>Throws before returning a task, so the call's task must carry the failure.</summary>
+    [AlwaysInterleave]
+    Task<string> FailInterleavedAsync(string message);
+}
+
+/// <summary>A written reference to <see cref="TestGrain"/>, as Realtime.Grains has for its grains; the
+/// runtime tests run through it and through <see cref="GrainProxy"/> alike.</summary>
+public sealed class TestGrainReference(GrainRuntime runtime, GrainId id) : GrainReference(runtime, id), ITestGrain
+{
+    private static readonly bool PingInterleaves = Interleaves<ITestGrain>(nameof(PingAsync));
+    private static readonly bool FailInterleavedInterleaves = Interleaves<ITestGrain>(nameof(FailInterleavedAsync));
+
+    public Task<string> GetKeyAsync() => Call(static (ITestGrain g, object? _) => g.GetKeyAsync(), null, interleaves: false);
+
+    public Task<int> IncrementAsync() => Call(static (ITestGrain g, object? _) => g.IncrementAsync(), null, interleaves: false);
+
+    public Task<int> SlowIncrementAsync() => Call(static (ITestGrain g, object? _) => g.SlowIncrementAsync(), null, interleaves: false);
+
+    public Task FailAsync(string message) => Call(static (ITestGrain g, string m) => g.FailAsync(m), message, interleaves: false);
+
+    public Task DeactivateAsync() => Call(static (ITestGrain g, object? _) => g.DeactivateAsync(), null, interleaves: false);
+
+    public Task<string> EchoAndDeactivateAsync(int value) =>
+        Call(static (ITestGrain g, int v) => g.EchoAndDeactivateAsync(v), value, interleaves: false);
+
+    public Task HoldAsync() => Call(static (ITestGrain g, object? _) => g.HoldAsync(), null, interleaves: false);
+
+    public Task<string> PingAsync() => Call(static (ITestGrain g, object? _) => g.PingAsync(), null, PingInterleaves);
+
+    public Task<string> FailInterleavedAsync(string message) =>
+        Call(static (ITestGrain g, string m) => g.FailInterleavedAsync(m), message, FailInterleavedInterleaves);
 }
 
 public sealed class TestGrain(GrainProbe probe) : Grain, ITestGrain
@@ -81,4 +113,6 @@ public sealed class TestGrain(GrainProbe probe) : Grain, ITestGrain
     }
 
     public Task<string> PingAsync() => Task.FromResult("pong");
+
+    public Task<string> FailInterleavedAsync(string message) => throw new InvalidOperationException(message);
 }
