@@ -9,7 +9,9 @@ internal sealed record Options
     public const string Usage = """
         usage: loadgen run --system NAME --label TEXT --protocol realtime|simple|signalr --url ws://127.0.0.1:PORT[,ws://…]
                            --server-pid PID [--extra-pid PID]… [--pid-tree PID]… [--heap-url URL] [--jwt-secret S]
-                           [--idle 10000,50000] [--fanout 1,100,1000] [--churn] [--subscribers 1000] [--quick] --out FILE
+                           [--idle 10000,50000] [--fanout 1,100,1000] [--churn] [--subscribers 1000] [--quick]
+                           [--rates 10000,20000] --out FILE
+                           (--rates: instead of the capacity search, fixed deliveries/s for 5 s each, to compare CPU cost)
                loadgen report --results DIR --out FILE --command TEXT [--quick]
         """;
 
@@ -24,6 +26,7 @@ internal sealed record Options
     public string? JwtSecret { get; private init; }
     public List<int> Idle { get; } = [];
     public List<int> Fanout { get; } = [];
+    public List<int> Rates { get; } = [];
     public bool Churn { get; private init; }
     public int Subscribers { get; private init; } = 1000;
     public bool Quick { get; private init; }
@@ -49,6 +52,7 @@ internal sealed record Options
                 "--jwt-secret" => o with { JwtSecret = Value() },
                 "--idle" => o.With(x => x.Idle.AddRange(Ints(Value()))),
                 "--fanout" => o.With(x => x.Fanout.AddRange(Ints(Value()))),
+                "--rates" => o.With(x => x.Rates.AddRange(Ints(Value()))),
                 "--churn" => o with { Churn = true },
                 "--subscribers" => o with { Subscribers = int.Parse(Value(), CultureInfo.InvariantCulture) },
                 "--quick" => o with { Quick = true },

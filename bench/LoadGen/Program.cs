@@ -53,7 +53,10 @@ static async Task<int> RunAsync(Options options)
 
     foreach (var size in options.Fanout)
     {
-        result.Fanout.Add(await new FanoutScenario(fleet, server, settings, log).RunAsync(size, stop.Token));
+        var fanout = new FanoutScenario(fleet, server, settings, log);
+        result.Fanout.Add(options.Rates.Count > 0
+            ? await fanout.RunFixedRatesAsync(size, options.Rates, stop.Token)
+            : await fanout.RunAsync(size, stop.Token));
     }
 
     if (!server.ServerAlive)

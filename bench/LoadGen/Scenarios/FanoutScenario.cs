@@ -111,6 +111,30 @@ internal sealed class FanoutScenario(Fleet fleet, ProcessStats server, RunSettin
         }
     }
 
+    /// <summary>Steps of 5 s at fixed delivery rates instead of the capacity search (they land in the
+    /// result's latency list): the same work at the same rate, so two builds compare by CPU per delivery.</summary>
+    public async Task<FanoutResult> RunFixedRatesAsync(int channelSize, IReadOnlyList<int> deliveriesPerSecond, CancellationToken ct)
+    {
+        var channels = Math.Max(1, settings.Subscribers / channelSize);
+        var result = new FanoutResult { ChannelSize = channelSize, Subscribers = channels * channelSize, Channels = channels };
+        var setup = await OpenAsync(channelSize, channels, ct).ConfigureAwait(false);
+        try
+        {
+            foreach (var rate in deliveriesPerSecond)
+            {
+                result.Latency.Add(await RunStepAsync(setup, $"{rate:N0} del/s", (double)rate / channelSize, channelSize, TimeSpan.FromSeconds(5), ct)
+                    .ConfigureAwait(false));
+                await SettleAsync(ct).ConfigureAwait(false);
+            }
+
+            return result;
+        }
+        finally
+        {
+            await Fleet.CloseAllAsync(setup.All, graceful: false).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>
     /// An unmeasured run long enough for the server to reach its optimised code: .NET compiles a method
     /// quickly first and recompiles it optimised (with profile data) only after it has been called often
@@ -186,7 +210,7 @@ internal sealed class FanoutScenario(Fleet fleet, ProcessStats server, RunSettin
             stats.Errors, stepDropped, stats.Received / seconds, stats.Latency.Percentile(0.5), p99, stats.Latency.Percentile(0.999), stats.Latency.MaxMs,
             serverCpu, stats.Received > 0 ? serverCpu / (stats.Received / 1e6) : double.NaN, ownCpu / seconds, foreign / seconds, lag.TotalMilliseconds, passed);
         log.WriteLine($"    {label,-16} {rate,10:N0} pub/s  {result.DeliveriesPerSecond,10:N0} del/s  p50 {result.P50Ms,7:N2}  p99 {p99,8:N2}  " +
-                      $"p99.9 {result.P999Ms,8:N2} ms  lost {lost}  err {stats.Errors}  drop {stepDropped}  srv {serverCpu / seconds:P0}  gen {result.ClientCpuShare:P0}" +
+                      $"p99.9 {result.P999Ms,8:N2} ms  lost {lost}  err {stats.Errors}  drop {stepDropped}  srv {serverCpu / seconds:P0} ({result.CpuSecondsPerMillion:N1} s/M)  gen {result.ClientCpuShare:P0}" +
                       $"  other {result.ForeignCpuShare:P0}  {(passed ? "pass" : "FAIL")}");
         fleet.Client.CurrentPublishStep = null;
         return result;
