@@ -46,7 +46,7 @@ public sealed partial class MemoryEngine(IOptions<RetentionOptions> retention, T
             log.HistoryTtl = request.HistoryTtl;
             if (request.HistorySize > 0)
             {
-                log.History.Enqueue(publication);
+                log.History.Append(publication.Offset, now, request.From, request.Data);
             }
 
             log.Trim(now);
@@ -67,23 +67,8 @@ public sealed partial class MemoryEngine(IOptions<RetentionOptions> retention, T
         lock (log)
         {
             log.Trim(time.GetUtcNow());
-            var firstRetained = log.History.TryPeek(out var first) ? first.Offset : log.Top + 1;
-            IEnumerable<Publication> selected = log.History;
-            if (query.After is { } after)
-            {
-                selected = selected.Where(p => p.Offset > after).Take(query.Limit);
-            }
-            else
-            {
-                if (query.Before is { } before)
-                {
-                    selected = selected.Where(p => p.Offset < before);
-                }
-
-                selected = selected.TakeLast(query.Limit);
-            }
-
-            return Task.FromResult(new HistoryPage(log.Epoch, log.Top, firstRetained, selected.ToArray()));
+            var firstRetained = log.History.TryPeekOldest(out var first, out _) ? first : log.Top + 1;
+            return Task.FromResult(new HistoryPage(log.Epoch, log.Top, firstRetained, log.History.Read(channel, log.Epoch, query)));
         }
     }
 
@@ -116,15 +101,15 @@ public sealed partial class MemoryEngine(IOptions<RetentionOptions> retention, T
         public long Top { get; set; }
         public int HistorySize { get; set; }
         public TimeSpan HistoryTtl { get; set; }
-        public Queue<Publication> History { get; } = new();
+        public HistoryRing History { get; } = new();
         public Dictionary<string, (AppendResult Result, DateTimeOffset Expires)> Keys { get; } = new(StringComparer.Ordinal);
 
         public void Trim(DateTimeOffset now)
         {
             while (History.Count > HistorySize
-                   || (History.TryPeek(out var oldest) && oldest.Timestamp + HistoryTtl <= now))
+                   || (History.TryPeekOldest(out _, out var oldest) && oldest + HistoryTtl <= now))
             {
-                History.Dequeue();
+                History.RemoveOldest();
             }
         }
     }
