@@ -198,38 +198,58 @@ internal sealed partial class Session : IUserSession, IThreadPoolWorkItem
 
     // One run drains the queue and ends when it is empty; once the session is completed, the run that
     // finds the queue empty sends the farewell and the close frame. Enqueue and RequestClose start a run
-    // when none is active, so frames go out in queue order from one writer at a time.
+    // when none is active, so frames go out in queue order from one writer at a time. The writer takes the
+    // whole queue at once and sends it without the lock (handing the emptied queue back for the next frames),
+    // so a busy socket costs one lock per batch, not one per frame.
     private async Task WriteAsync()
     {
+        Queue<byte[]>? drained = null;
         while (true)
         {
-            byte[]? frame = null;
+            Queue<byte[]>? batch = null;
             lock (_queueLock)
             {
                 if (_queue is { Count: > 0 } queue)
                 {
-                    frame = queue.Dequeue();
+                    (batch, _queue) = (queue, drained);
                 }
-                else if (!_completed)
+                else
                 {
-                    _writing = false;
-                    return;
+                    _queue ??= drained;
+                    if (!_completed)
+                    {
+                        _writing = false;
+                        return;
+                    }
                 }
             }
 
-            if (frame is null)
+            if (batch is null)
             {
                 await FinishAsync().ConfigureAwait(false);
                 return;
             }
 
+            await SendBatchAsync(batch).ConfigureAwait(false);
+            drained = batch;
+        }
+    }
+
+    private async Task SendBatchAsync(Queue<byte[]> batch)
+    {
+        var (bytes, sent) = (0L, 0);
+        while (batch.TryDequeue(out var frame))
+        {
+            bytes += frame.Length;
+            if (_dropQueue)
+            {
+                continue;
+            }
+
             try
             {
-                if (!_dropQueue)
-                {
-                    await _socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None).ConfigureAwait(false);
-                    _registry.Metrics.FrameOut();
-                }
+                await _socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None).ConfigureAwait(false);
+                sent++;
             }
             catch (Exception e) when (e is WebSocketException or OperationCanceledException or IOException or ObjectDisposedException)
             {
@@ -237,11 +257,11 @@ internal sealed partial class Session : IUserSession, IThreadPoolWorkItem
                 _socket.Abort();
                 _dropQueue = true;
             }
-            finally
-            {
-                Interlocked.Add(ref _queuedBytes, -frame.Length);
-            }
         }
+
+        // Bytes count as queued until sent, so the slow-consumer bound covers the batch in flight too.
+        Interlocked.Add(ref _queuedBytes, -bytes);
+        _registry.Metrics.FramesOut(sent);
     }
 
     private async Task FinishAsync()
