@@ -271,7 +271,7 @@ internal sealed partial class Session : IUserSession, IThreadPoolWorkItem
             if (_farewell is { } farewell && _socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
             {
                 await _socket.SendAsync(farewell, WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None).ConfigureAwait(false);
-                _registry.Metrics.FrameOut();
+                _registry.Metrics.FramesOut(1);
             }
 
             if (_socket.State is WebSocketState.Open or WebSocketState.CloseReceived)

@@ -43,7 +43,6 @@ public sealed class RealtimeMetrics : IDisposable
     public void Subscribed() => Interlocked.Increment(ref _subscriptions);
     public void Unsubscribed() => Interlocked.Decrement(ref _subscriptions);
     public void FrameIn() => Interlocked.Increment(ref _framesIn);
-    public void FrameOut() => Interlocked.Increment(ref _framesOut);
     public void FramesOut(int count) => Interlocked.Add(ref _framesOut, count);
     public void Delivered(int count) => Interlocked.Add(ref _deliveries, count);
     public void SlowConsumerClosed() => Interlocked.Increment(ref _slowConsumerCloses);

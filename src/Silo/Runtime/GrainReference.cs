@@ -10,8 +10,6 @@ namespace Realtime.Silo.Runtime;
 /// </summary>
 public abstract class GrainReference(GrainRuntime runtime, GrainId id)
 {
-    public GrainId Id => id;
-
     /// <summary>Runs <paramref name="method"/> on the grain as a call: a turn in its mailbox, or, for
     /// an <c>[AlwaysInterleave]</c> method of an active grain, at once on the caller's thread.</summary>
     protected Task<TResult> Call<TGrain, TArgs, TResult>(Func<TGrain, TArgs, Task<TResult>> method, TArgs args, bool interleaves)

@@ -57,50 +57,11 @@ internal sealed class HistoryRing
     public Publication[] Read(string channel, string epoch, HistoryQuery query)
     {
         var limit = Math.Max(0, query.Limit);
-        var selected = new List<Entry>(Math.Min(limit, _entries.Count));
-        if (query.After is { } after)
-        {
-            foreach (var entry in _entries)
-            {
-                if (selected.Count == limit)
-                {
-                    break;
-                }
-
-                if (entry.Offset > after)
-                {
-                    selected.Add(entry);
-                }
-            }
-        }
-        else
-        {
-            // Offsets rise through the queue, so the messages before `before` are a prefix: take its last `limit`.
-            var before = query.Before ?? long.MaxValue;
-            var matching = _entries.TakeWhile(e => e.Offset < before).Count();
-            var index = 0;
-            foreach (var entry in _entries)
-            {
-                if (index >= matching)
-                {
-                    break;
-                }
-
-                if (index++ >= matching - limit)
-                {
-                    selected.Add(entry);
-                }
-            }
-        }
-
-        var page = new Publication[selected.Count];
-        for (var i = 0; i < page.Length; i++)
-        {
-            var entry = selected[i];
-            page[i] = new Publication(channel, entry.Offset, epoch, entry.From, Copy(entry), entry.Timestamp);
-        }
-
-        return page;
+        // Offsets rise through the queue, so the messages before `Before` are a prefix of it.
+        var selected = query.After is { } after
+            ? _entries.Where(e => e.Offset > after).Take(limit)
+            : _entries.TakeWhile(e => e.Offset < (query.Before ?? long.MaxValue)).TakeLast(limit);
+        return selected.Select(e => new Publication(channel, e.Offset, epoch, e.From, Copy(e), e.Timestamp)).ToArray();
     }
 
     private byte[] Copy(Entry entry)
