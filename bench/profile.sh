@@ -7,12 +7,14 @@
 #   bench/profile.sh 100 --perf      # and a 15 s CPU profile of the server, 22 s in (after the warm-up)
 #   bench/profile.sh 1 --rates 10000,20000,40000   # fixed delivery rates, 5 s each, instead of the capacity
 #                                    # search: compares two builds by server CPU per million deliveries
+#   bench/profile.sh idle            # 10,000 idle sockets instead: memory per connection
+# Server settings pass through the environment, e.g. Realtime__DirectUpgrade=false bench/profile.sh idle.
 #
 # Output: the generator's step table; with --perf, artifacts/profile/perf.data, read with
 #   perf report -i artifacts/profile/perf.data --no-children --sort symbol -g none
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-FANOUT=${1:?usage: bench/profile.sh CHANNEL_SIZE [--perf] [--rates R1,R2,...]}
+FANOUT=${1:?usage: bench/profile.sh CHANNEL_SIZE|idle [--perf] [--rates R1,R2,...]}
 shift
 PERF=0; RATES=()
 while [[ $# -gt 0 ]]; do
@@ -23,7 +25,9 @@ while [[ $# -gt 0 ]]; do
   esac
   shift
 done
+SCENARIO=(--fanout "$FANOUT"); [[ $FANOUT == idle ]] && SCENARIO=(--idle 10000)
 OUT=$ROOT/artifacts/profile; mkdir -p "$OUT"
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 SECRET=$(head -c 32 /dev/urandom | base64 | tr -d '/+=' | head -c 40)
 exec 9>/tmp/realtime-heavy.lock; flock 9
 
@@ -43,6 +47,6 @@ if [[ $PERF -eq 1 ]]; then
 fi
 DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 taskset -c 1 dotnet "$ROOT/bench/LoadGen/bin/Release/net10.0/LoadGen.dll" run \
   --system realtime-memory --label "Realtime (memory)" --protocol realtime --url ws://127.0.0.1:5301 --server-pid "$pid" \
-  --heap-url http://127.0.0.1:5301/metrics --jwt-secret "$SECRET" --quick --fanout "$FANOUT" "${RATES[@]}" --out "$OUT/result.json"
+  --heap-url http://127.0.0.1:5301/metrics --jwt-secret "$SECRET" --quick "${SCENARIO[@]}" "${RATES[@]}" --out "$OUT/result.json"
 [[ $PERF -eq 1 ]] && wait "$recorder"
 exit 0

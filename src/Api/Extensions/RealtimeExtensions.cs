@@ -41,6 +41,10 @@ public static class RealtimeExtensions
         {
             kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10);
             context.Configuration.GetSection("Kestrel:Limits").Bind(kestrel.Limits);
+            if (context.Configuration.GetValue(DirectUpgrade.Setting, defaultValue: true))
+            {
+                kestrel.ConfigureEndpointDefaults(DirectUpgrade.Use);
+            }
         });
 
         // Request logs would carry ?token= from the upgrade URL: keep them out of the logs.

@@ -20,6 +20,12 @@ internal sealed class OriginPolicy(IOptions<OriginOptions> options)
     public bool Allows(HttpRequest request, out string origin)
     {
         origin = request.Headers.Origin.ToString();
+        return Allows(origin, request.Host.Value);
+    }
+
+    /// <summary>Whether a request to <paramref name="host"/> with this Origin header ("" for none) may upgrade.</summary>
+    public bool Allows(string origin, string? host)
+    {
         if (origin.Length == 0)
         {
             return true;
@@ -34,6 +40,6 @@ internal sealed class OriginPolicy(IOptions<OriginOptions> options)
         }
 
         return Uri.TryCreate(origin, UriKind.Absolute, out var uri)
-            && string.Equals(uri.Authority, request.Host.Value, StringComparison.OrdinalIgnoreCase);
+            && string.Equals(uri.Authority, host, StringComparison.OrdinalIgnoreCase);
     }
 }

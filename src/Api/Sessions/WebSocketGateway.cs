@@ -1,4 +1,3 @@
-using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Options;
 using Realtime.Grains;
 
@@ -6,7 +5,11 @@ namespace Realtime.Api.Sessions;
 
 public static class WebSocketGateway
 {
-    /// <summary>Maps <c>GET /ws</c>: Origin check before the upgrade, then one <see cref="Session"/> per socket.</summary>
+    /// <summary>
+    /// Maps <c>GET /ws</c>: Origin check before the upgrade, then one <see cref="Session"/> per socket. Plain
+    /// HTTP/1.1 upgrades that will be accepted are usually taken earlier, below the HTTP server, by
+    /// <see cref="DirectUpgrade"/>; this endpoint answers the rest, refusals included.
+    /// </summary>
     public static IEndpointRouteBuilder MapRealtimeSockets(this IEndpointRouteBuilder app)
     {
         app.Map("/ws", static async (HttpContext context, SessionRegistry registry, OriginPolicy origins, IOptions<LimitsOptions> limits) =>
@@ -35,8 +38,7 @@ public static class WebSocketGateway
             });
             // Parsed here rather than through Request.Query, which would keep the parsed query (token included)
             // in the request's features for as long as the socket is open.
-            string? token = QueryHelpers.ParseNullableQuery(context.Request.QueryString.Value) is { } query
-                && query.TryGetValue("token", out var t) ? t.ToString() : null;
+            var token = DirectUpgrade.TokenFrom(context.Request.QueryString.Value);
             await registry.RunAsync(socket, token, context.Connection.RemoteIpAddress?.ToString(), context.Abort);
             return Results.Empty;
         }).ExcludeFromDescription();

@@ -21,17 +21,36 @@ public sealed class RawWebSocket : IAsyncDisposable
 
     public NetworkStream Stream => _stream;
 
-    public static async Task<RawWebSocket> ConnectAsync(Uri webSocketUri, string pathAndQuery)
+    /// <summary>The server's answer to the upgrade request, status line and headers.</summary>
+    public string Handshake { get; private set; } = "";
+
+    /// <summary>The <c>Sec-WebSocket-Key</c> this client sent.</summary>
+    public string Key { get; private set; } = "";
+
+    /// <summary>
+    /// Opens the socket. <paramref name="extraHeaders"/> (each ending in CRLF) go into the request; with
+    /// <paramref name="pauseMidway"/> the request is written in two halves with that pause between them.
+    /// </summary>
+    public static async Task<RawWebSocket> ConnectAsync(Uri webSocketUri, string pathAndQuery, string extraHeaders = "", TimeSpan? pauseMidway = null)
     {
         var tcp = new TcpClient { ReceiveBufferSize = 4096 };
         await tcp.ConnectAsync(webSocketUri.Host, webSocketUri.Port);
-        var raw = new RawWebSocket(tcp);
-        var key = Convert.ToBase64String(RandomNumberGenerator.GetBytes(16));
-        var request = $"GET {pathAndQuery} HTTP/1.1\r\nHost: {webSocketUri.Authority}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-                      $"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n";
-        await raw._stream.WriteAsync(Encoding.ASCII.GetBytes(request));
-        var response = await raw.ReadHeadersAsync();
-        Assert.StartsWith("HTTP/1.1 101", response);
+        var raw = new RawWebSocket(tcp) { Key = Convert.ToBase64String(RandomNumberGenerator.GetBytes(16)) };
+        var request = Encoding.ASCII.GetBytes($"GET {pathAndQuery} HTTP/1.1\r\nHost: {webSocketUri.Authority}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+                                              $"Sec-WebSocket-Key: {raw.Key}\r\nSec-WebSocket-Version: 13\r\n{extraHeaders}\r\n");
+        if (pauseMidway is { } pause)
+        {
+            await raw._stream.WriteAsync(request.AsMemory(0, request.Length / 2));
+            await Task.Delay(pause);
+            await raw._stream.WriteAsync(request.AsMemory(request.Length / 2));
+        }
+        else
+        {
+            await raw._stream.WriteAsync(request);
+        }
+
+        raw.Handshake = await raw.ReadHeadersAsync();
+        Assert.StartsWith("HTTP/1.1 101", raw.Handshake);
         return raw;
     }
 

@@ -1,0 +1,120 @@
+using System.Net;
+using System.Net.WebSockets;
+using System.Text;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Extensions.Options;
+using Realtime.Grains;
+
+namespace Realtime.Api.Sessions;
+
+/// <summary>
+/// Kestrel connection middleware that answers a plain WebSocket upgrade to <c>GET /ws</c> itself, below the
+/// HTTP server: it reads the request head off the connection (<see cref="UpgradeRequest"/>), writes the
+/// 101 and runs the session on the connection's own pipes. A socket opened through ASP.NET Core keeps the
+/// HTTP/1.1 connection, the request's context, features and header collections and the upgrade streams alive
+/// for as long as it is open, about 6 KiB each; going around them is what brings an idle connection under
+/// SPEC §11's budget (docs/benchmarks.md, "Fourth round").
+/// <para>
+/// Only a request that would be accepted is taken. Anything else (another path, a missing or repeated header,
+/// a foreign Origin, a node that is stopping, a head that is not plain HTTP/1.1 or does not fit in
+/// <see cref="UpgradeRequest.MaxHeadBytes"/>, TLS bytes) is handed to the HTTP server unread, where
+/// <see cref="WebSocketGateway"/> and the rest of the pipeline answer it as before. Turned off with
+/// <c>Realtime:DirectUpgrade=false</c>.
+/// </para>
+/// </summary>
+internal sealed class DirectUpgrade(ConnectionDelegate next, SessionRegistry registry, OriginPolicy origins, TimeSpan headersTimeout)
+{
+    public const string Setting = "Realtime:DirectUpgrade";
+
+    private static readonly byte[] TimedOut = "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"u8.ToArray();
+
+    public static void Use(ListenOptions listen)
+    {
+        listen.Use(next =>
+        {
+            var services = listen.ApplicationServices;
+            var kestrel = services.GetRequiredService<IOptions<KestrelServerOptions>>().Value;
+            var upgrade = new DirectUpgrade(next, services.GetRequiredService<SessionRegistry>(),
+                services.GetRequiredService<OriginPolicy>(), kestrel.Limits.RequestHeadersTimeout);
+            return upgrade.OnConnectionAsync;
+        });
+    }
+
+    public async Task OnConnectionAsync(ConnectionContext connection)
+    {
+        var (accepted, token) = await ReadUpgradeAsync(connection).ConfigureAwait(false);
+        if (accepted is null)
+        {
+            return;
+        }
+
+        await connection.Transport.Output.WriteAsync(accepted).ConfigureAwait(false);
+        var limits = registry.Limits;
+        using var socket = WebSocket.CreateFromStream(new DuplexPipeStream(connection.Transport), new WebSocketCreationOptions
+        {
+            IsServer = true,
+            KeepAliveInterval = limits.KeepAliveInterval,
+            KeepAliveTimeout = limits.KeepAliveTimeout,
+        });
+        accepted = null;
+        var remote = (connection.RemoteEndPoint as IPEndPoint)?.Address.ToString();
+        await registry.RunAsync(socket, Interlocked.Exchange(ref token, null), remote, connection.Abort).ConfigureAwait(false);
+    }
+
+    // The 101 response and the query's token, or (null, null) once the connection went elsewhere or timed out.
+    private async Task<(byte[]? Accepted, string? Token)> ReadUpgradeAsync(ConnectionContext connection)
+    {
+        var input = connection.Transport.Input;
+        CancellationTokenSource? timeout = null;
+        try
+        {
+            while (true)
+            {
+                System.IO.Pipelines.ReadResult read;
+                try
+                {
+                    read = await input.ReadAsync(timeout?.Token ?? CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (timeout!.IsCancellationRequested)
+                {
+                    // The head is arriving too slowly (a client dribbling it byte by byte): as Kestrel would.
+                    await connection.Transport.Output.WriteAsync(TimedOut).ConfigureAwait(false);
+                    return (null, null);
+                }
+
+                var buffer = read.Buffer;
+                var parse = UpgradeRequest.TryParse(buffer, out var request, out var end);
+                if (parse == UpgradeRequest.Parse.Upgrade && !registry.IsStopping && origins.Allows(request!.Origin, request.Host))
+                {
+                    input.AdvanceTo(end);
+                    return (Encoding.ASCII.GetBytes(
+                        $"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: {request.AcceptKey()}\r\n\r\n"),
+                        TokenFrom(request.Query));
+                }
+
+                if (parse == UpgradeRequest.Parse.NeedMore && !read.IsCompleted)
+                {
+                    input.AdvanceTo(buffer.Start, buffer.End);
+                    timeout ??= new CancellationTokenSource(headersTimeout);
+                    continue;
+                }
+
+                input.AdvanceTo(buffer.Start);
+                break;
+            }
+        }
+        finally
+        {
+            timeout?.Dispose();
+        }
+
+        await next(connection).ConfigureAwait(false);
+        return (null, null);
+    }
+
+    /// <summary>The <c>token</c> query parameter, parsed without keeping the rest of the query.</summary>
+    public static string? TokenFrom(string? query) =>
+        QueryHelpers.ParseNullableQuery(query) is { } values && values.TryGetValue("token", out var token) ? token.ToString() : null;
+}

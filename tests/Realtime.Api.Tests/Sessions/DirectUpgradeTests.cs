@@ -1,0 +1,101 @@
+using System.Security.Cryptography;
+using System.Text;
+using Realtime.Api.Tests.Infrastructure;
+
+namespace Realtime.Api.Tests.Sessions;
+
+/// <summary>
+/// Which way a socket is opened: plain upgrades are answered below the HTTP server (no <c>Server</c> header,
+/// which Kestrel's HTTP layer adds to every response it writes); whatever that path declines is still upgraded,
+/// by ASP.NET Core; and <c>Realtime:DirectUpgrade=false</c> turns the direct path off. Either way the socket
+/// serves the same protocol. The rest of the suite runs through the direct path, since its clients send plain
+/// upgrades.
+/// </summary>
+public sealed class DirectUpgradeTests
+{
+    [Fact]
+    public async Task A_plain_upgrade_is_answered_below_the_HTTP_server_with_the_RFC_accept_key()
+    {
+        await using var server = await RealtimeServer.StartAsync();
+        await using var raw = await RawWebSocket.ConnectAsync(server.WebSocketUri, $"/ws?token={RealtimeServer.Token("alice")}");
+
+        Assert.DoesNotContain("Server:", raw.Handshake, StringComparison.OrdinalIgnoreCase);
+        var expected = Convert.ToBase64String(SHA1.HashData(Encoding.ASCII.GetBytes(raw.Key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")));
+        Assert.Contains($"Sec-WebSocket-Accept: {expected}\r\n", raw.Handshake, StringComparison.Ordinal);
+        await AssertServesAsync(raw, "alice");
+    }
+
+    [Fact]
+    public async Task An_upgrade_that_arrives_in_two_pieces_is_still_taken_directly()
+    {
+        await using var server = await RealtimeServer.StartAsync();
+        await using var raw = await RawWebSocket.ConnectAsync(server.WebSocketUri, $"/ws?token={RealtimeServer.Token("bob")}",
+            pauseMidway: TimeSpan.FromMilliseconds(300));
+
+        Assert.DoesNotContain("Server:", raw.Handshake, StringComparison.OrdinalIgnoreCase);
+        await AssertServesAsync(raw, "bob");
+    }
+
+    [Theory]
+    [InlineData("Content-Length: 0\r\n")]
+    [InlineData("Upgrade: websocket\r\n")]
+    public async Task An_upgrade_the_direct_path_declines_is_upgraded_by_ASP_NET_Core(string extraHeaders)
+    {
+        await using var server = await RealtimeServer.StartAsync();
+        await using var raw = await RawWebSocket.ConnectAsync(server.WebSocketUri, $"/ws?token={RealtimeServer.Token("carol")}", extraHeaders);
+
+        Assert.Contains("Server: Kestrel", raw.Handshake, StringComparison.Ordinal);
+        await AssertServesAsync(raw, "carol");
+    }
+
+    [Fact]
+    public async Task With_DirectUpgrade_off_every_socket_is_opened_by_ASP_NET_Core()
+    {
+        await using var server = await RealtimeServer.StartAsync(new Dictionary<string, string?> { ["Realtime:DirectUpgrade"] = "false" });
+        await using var raw = await RawWebSocket.ConnectAsync(server.WebSocketUri, $"/ws?token={RealtimeServer.Token("dave")}");
+
+        Assert.Contains("Server: Kestrel", raw.Handshake, StringComparison.Ordinal);
+        await AssertServesAsync(raw, "dave");
+    }
+
+    [Fact]
+    public async Task A_foreign_Origin_is_refused_with_403_before_any_upgrade()
+    {
+        await using var server = await RealtimeServer.StartAsync();
+        using var tcp = new System.Net.Sockets.TcpClient();
+        await tcp.ConnectAsync(server.BaseUri.Host, server.BaseUri.Port);
+        var stream = tcp.GetStream();
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(
+            $"GET /ws HTTP/1.1\r\nHost: {server.BaseUri.Authority}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nOrigin: https://evil.example\r\n" +
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"));
+        var response = new byte[4096];
+        var read = await stream.ReadAsync(response).AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.StartsWith("HTTP/1.1 403", Encoding.ASCII.GetString(response, 0, read), StringComparison.Ordinal);
+    }
+
+    // The token from the query authenticated the socket as the user, and commands are answered.
+    private static async Task AssertServesAsync(RawWebSocket raw, string user)
+    {
+        await raw.SendTextAsync("""{"id":7,"type":"ping"}""");
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        var reply = await RawFrames.ReadAsync(raw.Stream, timeout.Token);
+        Assert.NotNull(reply);
+        Assert.Equal(RawFrame.Text, reply.Opcode);
+        Assert.Contains("\"id\":7", reply.TextPayload, StringComparison.Ordinal);
+        Assert.DoesNotContain("error", reply.TextPayload, StringComparison.Ordinal);
+        await raw.SendTextAsync("""{"id":8,"type":"subscribe","channel":"chat:direct"}""");
+        var subscribed = await RawFrames.ReadAsync(raw.Stream, timeout.Token);
+        Assert.Contains("\"id\":8", subscribed!.TextPayload, StringComparison.Ordinal);
+        Assert.DoesNotContain("error", subscribed.TextPayload, StringComparison.Ordinal);
+        await raw.SendTextAsync("""{"id":9,"type":"presence","channel":"chat:direct"}""");
+        RawFrame? presence;
+        do
+        {
+            presence = await RawFrames.ReadAsync(raw.Stream, timeout.Token); // a join push may come first
+        }
+        while (presence is not null && !presence.TextPayload.Contains("\"id\":9", StringComparison.Ordinal));
+
+        Assert.Contains($"\"{user}\"", presence!.TextPayload, StringComparison.Ordinal);
+    }
+}
