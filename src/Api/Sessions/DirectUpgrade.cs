@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.WebSockets;
 using System.Text;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.HostFiltering;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Options;
@@ -20,8 +21,9 @@ namespace Realtime.Api.Sessions;
 /// Only a request that would be accepted is taken. Anything else (another path, a missing or repeated header,
 /// a foreign Origin, a node that is stopping, a head that is not plain HTTP/1.1 or does not fit in
 /// <see cref="UpgradeRequest.MaxHeadBytes"/>, TLS bytes) is handed to the HTTP server unread, where
-/// <see cref="WebSocketGateway"/> and the rest of the pipeline answer it as before. Turned off with
-/// <c>Realtime:DirectUpgrade=false</c>.
+/// <see cref="WebSocketGateway"/> and the rest of the pipeline answer it as before. Middleware added to the
+/// pipeline does not see the upgrades taken here; with <c>AllowedHosts</c> set to a list this path is off, and
+/// <c>Realtime:DirectUpgrade=false</c> turns it off outright.
 /// </para>
 /// </summary>
 internal sealed class DirectUpgrade(ConnectionDelegate next, SessionRegistry registry, OriginPolicy origins, TimeSpan headersTimeout)
@@ -36,6 +38,14 @@ internal sealed class DirectUpgrade(ConnectionDelegate next, SessionRegistry reg
         {
             var services = listen.ApplicationServices;
             var kestrel = services.GetRequiredService<IOptions<KestrelServerOptions>>().Value;
+            // Host filtering (AllowedHosts) is middleware this path goes around: with a list of hosts set,
+            // every upgrade takes the HTTP path, where the list is enforced.
+            var hosts = services.GetRequiredService<IOptions<HostFilteringOptions>>().Value.AllowedHosts;
+            if (!hosts.Contains("*"))
+            {
+                return next;
+            }
+
             var upgrade = new DirectUpgrade(next, services.GetRequiredService<SessionRegistry>(),
                 services.GetRequiredService<OriginPolicy>(), kestrel.Limits.RequestHeadersTimeout);
             return upgrade.OnConnectionAsync;

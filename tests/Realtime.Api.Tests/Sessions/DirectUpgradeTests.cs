@@ -62,16 +62,30 @@ public sealed class DirectUpgradeTests
     public async Task A_foreign_Origin_is_refused_with_403_before_any_upgrade()
     {
         await using var server = await RealtimeServer.StartAsync();
+
+        Assert.StartsWith("HTTP/1.1 403", await UpgradeStatusAsync(server, "Origin: https://evil.example\r\n"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task With_AllowedHosts_set_upgrades_take_the_HTTP_path_where_the_list_is_enforced()
+    {
+        await using var server = await RealtimeServer.StartAsync(new Dictionary<string, string?> { ["AllowedHosts"] = "realtime.example" });
+
+        Assert.StartsWith("HTTP/1.1 400", await UpgradeStatusAsync(server, ""), StringComparison.Ordinal);
+    }
+
+    // Sends an upgrade request with the server's own Host and returns the status line of the answer.
+    private static async Task<string> UpgradeStatusAsync(RealtimeServer server, string extraHeaders)
+    {
         using var tcp = new System.Net.Sockets.TcpClient();
         await tcp.ConnectAsync(server.BaseUri.Host, server.BaseUri.Port);
         var stream = tcp.GetStream();
         await stream.WriteAsync(Encoding.ASCII.GetBytes(
-            $"GET /ws HTTP/1.1\r\nHost: {server.BaseUri.Authority}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nOrigin: https://evil.example\r\n" +
+            $"GET /ws HTTP/1.1\r\nHost: {server.BaseUri.Authority}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n{extraHeaders}" +
             "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"));
         var response = new byte[4096];
         var read = await stream.ReadAsync(response).AsTask().WaitAsync(TimeSpan.FromSeconds(10));
-
-        Assert.StartsWith("HTTP/1.1 403", Encoding.ASCII.GetString(response, 0, read), StringComparison.Ordinal);
+        return Encoding.ASCII.GetString(response, 0, read).Split("\r\n")[0];
     }
 
     // The token from the query authenticated the socket as the user, and commands are answered.
