@@ -8,6 +8,7 @@
 #   bench/profile.sh 1 --rates 10000,20000,40000   # fixed delivery rates, 5 s each, instead of the capacity
 #                                    # search: compares two builds by server CPU per million deliveries
 #   bench/profile.sh idle            # 10,000 idle sockets instead: memory per connection
+#   bench/profile.sh 1 --kestrel --rates 60000   # the same against the bare Kestrel broadcaster
 # Server settings pass through the environment, e.g. Realtime__DirectUpgrade=false bench/profile.sh idle.
 #
 # Output: the generator's step table; with --perf, artifacts/profile/perf.data, read with
@@ -16,11 +17,12 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 FANOUT=${1:?usage: bench/profile.sh CHANNEL_SIZE|idle [--perf] [--rates R1,R2,...]}
 shift
-PERF=0; RATES=()
+PERF=0; RATES=(); KESTREL=0
 while [[ $# -gt 0 ]]; do
   case $1 in
     --perf) PERF=1 ;;
     --rates) RATES=(--rates "$2"); shift ;;
+    --kestrel) KESTREL=1 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -31,22 +33,29 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 SECRET=$(head -c 32 /dev/urandom | base64 | tr -d '/+=' | head -c 40)
 exec 9>/tmp/realtime-heavy.lock; flock 9
 
-cd "$ROOT/src/Api/bin/Release/net10.0"
 # PerfMapEnabled names JIT-compiled frames for perf; W^X off lets perf read them.
-taskset -c 0 env DOTNET_PerfMapEnabled=$PERF DOTNET_EnableWriteXorExecute=$((1 - PERF)) \
-  ASPNETCORE_ENVIRONMENT=Production ASPNETCORE_URLS=http://127.0.0.1:5301 Realtime__NodeId=profile Realtime__Engine=memory \
-  Realtime__Auth__JwtSecret="$SECRET" Realtime__Limits__CommandsPerSecond=1000000 Realtime__Limits__CommandBurst=1000000 \
-  Realtime__Namespaces__bench__Presence=false Realtime__Namespaces__bench__JoinLeave=false \
-  Logging__LogLevel__Default=Warning dotnet Realtime.Api.dll >"$OUT/server.log" 2>&1 &
+PERF_ENV=(DOTNET_PerfMapEnabled=$PERF DOTNET_EnableWriteXorExecute=$((1 - PERF)))
+if [[ $KESTREL -eq 1 ]]; then
+  taskset -c 0 env "${PERF_ENV[@]}" ASPNETCORE_URLS=http://127.0.0.1:5301 \
+    dotnet "$ROOT/bench/peers/KestrelBroadcast/bin/Release/net10.0/KestrelBroadcast.dll" >"$OUT/server.log" 2>&1 &
+  SYSTEM=(--system kestrel --label "Bare Kestrel broadcaster" --protocol simple); READY=/metrics
+else
+  (cd "$ROOT/src/Api/bin/Release/net10.0" && exec taskset -c 0 env "${PERF_ENV[@]}" \
+    ASPNETCORE_ENVIRONMENT=Production ASPNETCORE_URLS=http://127.0.0.1:5301 Realtime__NodeId=profile Realtime__Engine=memory \
+    Realtime__Auth__JwtSecret="$SECRET" Realtime__Limits__CommandsPerSecond=1000000 Realtime__Limits__CommandBurst=1000000 \
+    Realtime__Namespaces__bench__Presence=false Realtime__Namespaces__bench__JoinLeave=false \
+    Logging__LogLevel__Default=Warning dotnet Realtime.Api.dll) >"$OUT/server.log" 2>&1 &
+  SYSTEM=(--system realtime-memory --label "Realtime (memory)" --protocol realtime); READY=/health/ready
+fi
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
-for _ in $(seq 1 150); do curl -fsS -m 1 -o /dev/null http://127.0.0.1:5301/health/ready 2>/dev/null && break; sleep 0.2; done
+for _ in $(seq 1 150); do curl -fsS -m 1 -o /dev/null http://127.0.0.1:5301$READY 2>/dev/null && break; sleep 0.2; done
 if [[ $PERF -eq 1 ]]; then
   (sleep 22; perf record -F 499 -g -p "$pid" -o "$OUT/perf.data" -- sleep 15 >"$OUT/perf.log" 2>&1) &
   recorder=$!
 fi
 DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 taskset -c 1 dotnet "$ROOT/bench/LoadGen/bin/Release/net10.0/LoadGen.dll" run \
-  --system realtime-memory --label "Realtime (memory)" --protocol realtime --url ws://127.0.0.1:5301 --server-pid "$pid" \
+  "${SYSTEM[@]}" --url ws://127.0.0.1:5301 --server-pid "$pid" \
   --heap-url http://127.0.0.1:5301/metrics --jwt-secret "$SECRET" --quick "${SCENARIO[@]}" "${RATES[@]}" --out "$OUT/result.json"
 [[ $PERF -eq 1 ]] && wait "$recorder"
 exit 0
