@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.WebSockets;
 using System.Text;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.HostFiltering;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.WebUtilities;
@@ -26,7 +27,8 @@ namespace Realtime.Api.Sessions;
 /// <c>Realtime:DirectUpgrade=false</c> turns it off outright.
 /// </para>
 /// </summary>
-internal sealed class DirectUpgrade(ConnectionDelegate next, SessionRegistry registry, OriginPolicy origins, TimeSpan headersTimeout)
+internal sealed class DirectUpgrade(
+    ConnectionDelegate next, SessionRegistry registry, OriginPolicy origins, TimeSpan keepAliveTimeout, TimeSpan headersTimeout)
 {
     public const string Setting = "Realtime:DirectUpgrade";
 
@@ -39,7 +41,8 @@ internal sealed class DirectUpgrade(ConnectionDelegate next, SessionRegistry reg
             var services = listen.ApplicationServices;
             var kestrel = services.GetRequiredService<IOptions<KestrelServerOptions>>().Value;
             // Host filtering (AllowedHosts) is middleware this path goes around: with a list of hosts set,
-            // every upgrade takes the HTTP path, where the list is enforced.
+            // every upgrade takes the HTTP path, where the list is enforced. Read at start-up: a list added
+            // later by a configuration reload needs a restart to turn this path off.
             var hosts = services.GetRequiredService<IOptions<HostFilteringOptions>>().Value.AllowedHosts;
             if (!hosts.Contains("*"))
             {
@@ -47,7 +50,7 @@ internal sealed class DirectUpgrade(ConnectionDelegate next, SessionRegistry reg
             }
 
             var upgrade = new DirectUpgrade(next, services.GetRequiredService<SessionRegistry>(),
-                services.GetRequiredService<OriginPolicy>(), kestrel.Limits.RequestHeadersTimeout);
+                services.GetRequiredService<OriginPolicy>(), kestrel.Limits.KeepAliveTimeout, kestrel.Limits.RequestHeadersTimeout);
             return upgrade.OnConnectionAsync;
         });
     }
@@ -73,55 +76,74 @@ internal sealed class DirectUpgrade(ConnectionDelegate next, SessionRegistry reg
         await registry.RunAsync(socket, Interlocked.Exchange(ref token, null), remote, connection.Abort).ConfigureAwait(false);
     }
 
-    // The 101 response and the query's token, or (null, null) once the connection went elsewhere or timed out.
+    // The 101 response and the query's token, or (null, null) once the connection went elsewhere, timed out
+    // or ended. As in Kestrel, a new connection has KeepAliveTimeout to send its first byte and then
+    // RequestHeadersTimeout for the rest of the head; a server that is stopping ends the wait at once.
     private async Task<(byte[]? Accepted, string? Token)> ReadUpgradeAsync(ConnectionContext connection)
     {
         var input = connection.Transport.Input;
-        CancellationTokenSource? timeout = null;
-        try
+        var closing = connection.Features.Get<IConnectionLifetimeNotificationFeature>()?.ConnectionClosedRequested ?? CancellationToken.None;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(closing);
+        Arm(timeout, keepAliveTimeout);
+        SequencePosition? examined = null;
+        while (true)
         {
-            while (true)
+            System.IO.Pipelines.ReadResult read;
+            try
             {
-                System.IO.Pipelines.ReadResult read;
-                try
-                {
-                    read = await input.ReadAsync(timeout?.Token ?? CancellationToken.None).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException) when (timeout!.IsCancellationRequested)
-                {
-                    // The head is arriving too slowly (a client dribbling it byte by byte): as Kestrel would.
-                    await connection.Transport.Output.WriteAsync(TimedOut).ConfigureAwait(false);
-                    return (null, null);
-                }
-
-                var buffer = read.Buffer;
-                var parse = UpgradeRequest.TryParse(buffer, out var request, out var end);
-                if (parse == UpgradeRequest.Parse.Upgrade && !registry.IsStopping && origins.Allows(request!.Origin, request.Host))
-                {
-                    input.AdvanceTo(end);
-                    return (Encoding.ASCII.GetBytes(
-                        $"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: {request.AcceptKey()}\r\n\r\n"),
-                        TokenFrom(request.Query));
-                }
-
-                if (parse == UpgradeRequest.Parse.NeedMore && !read.IsCompleted)
-                {
-                    input.AdvanceTo(buffer.Start, buffer.End);
-                    timeout ??= new CancellationTokenSource(headersTimeout);
-                    continue;
-                }
-
-                input.AdvanceTo(buffer.Start);
-                break;
+                read = await input.ReadAsync(timeout.Token).ConfigureAwait(false);
             }
-        }
-        finally
-        {
-            timeout?.Dispose();
+            catch (OperationCanceledException) when (timeout.IsCancellationRequested && !closing.IsCancellationRequested && examined is not null)
+            {
+                // The head is arriving too slowly (a client dribbling it byte by byte): as Kestrel would.
+                await connection.Transport.Output.WriteAsync(TimedOut).ConfigureAwait(false);
+                return (null, null);
+            }
+            catch (Exception e) when (e is OperationCanceledException or IOException)
+            {
+                return (null, null); // idle too long, the server is stopping, or the client went away
+            }
+
+            var buffer = read.Buffer;
+            var parse = UpgradeRequest.TryParse(buffer, out var request, out var end);
+            if (parse == UpgradeRequest.Parse.Upgrade && !registry.IsStopping && origins.Allows(request!.Origin, request.Host))
+            {
+                input.AdvanceTo(end);
+                return (Encoding.ASCII.GetBytes(
+                    $"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: {request.AcceptKey()}\r\n\r\n"),
+                    TokenFrom(request.Query));
+            }
+
+            if (parse == UpgradeRequest.Parse.NeedMore && !read.IsCompleted)
+            {
+                if (examined is null)
+                {
+                    Arm(timeout, headersTimeout);
+                }
+
+                input.AdvanceTo(buffer.Start, buffer.End);
+                examined = buffer.End;
+                continue;
+            }
+
+            // Nothing consumed, and the examined position may not move back: the HTTP server's first read
+            // returns at once with the whole request, whatever arrived after the last look.
+            input.AdvanceTo(buffer.Start, examined ?? buffer.Start);
+            break;
         }
 
+        timeout.Dispose();
         await next(connection).ConfigureAwait(false);
         return (null, null);
+    }
+
+    // Kestrel keeps an infinite limit as TimeSpan.MaxValue, which a timer cannot take.
+    private static void Arm(CancellationTokenSource source, TimeSpan after)
+    {
+        if (after < TimeSpan.FromDays(30))
+        {
+            source.CancelAfter(after);
+        }
     }
 
     /// <summary>The <c>token</c> query parameter, parsed without keeping the rest of the query.</summary>

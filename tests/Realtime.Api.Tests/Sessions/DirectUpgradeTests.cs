@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using Realtime.Api.Sessions;
 using Realtime.Api.Tests.Infrastructure;
 
 namespace Realtime.Api.Tests.Sessions;
@@ -74,15 +75,76 @@ public sealed class DirectUpgradeTests
         Assert.StartsWith("HTTP/1.1 400", await UpgradeStatusAsync(server, ""), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_request_declined_after_it_arrived_in_pieces_still_reaches_ASP_NET_Core_whole()
+    {
+        await using var server = await RealtimeServer.StartAsync();
+
+        // The direct path looked at the first half, asked for more, then declined: the HTTP server must still
+        // see the request from its first byte.
+        Assert.StartsWith("HTTP/1.1 403", await UpgradeStatusAsync(server, "Origin: https://evil.example\r\n", pauseMidway: true), StringComparison.Ordinal);
+        var cookie = $"Cookie: session={new string('c', 2 * UpgradeRequest.MaxHeadBytes)}\r\n";
+        await using var raw = await RawWebSocket.ConnectAsync(server.WebSocketUri, $"/ws?token={RealtimeServer.Token("erin")}", cookie,
+            pauseMidway: TimeSpan.FromMilliseconds(200));
+        Assert.Contains("Server: Kestrel", raw.Handshake, StringComparison.Ordinal);
+        await AssertServesAsync(raw, "erin");
+    }
+
+    [Fact]
+    public async Task A_connection_that_sends_nothing_is_closed_after_Kestrels_keep_alive_timeout_and_does_not_hold_up_shutdown()
+    {
+        var server = await RealtimeServer.StartAsync(new Dictionary<string, string?> { ["Kestrel:Limits:KeepAliveTimeout"] = "00:00:02" });
+        await using (server)
+        {
+            using var idle = new System.Net.Sockets.TcpClient();
+            await idle.ConnectAsync(server.BaseUri.Host, server.BaseUri.Port);
+            var started = DateTime.UtcNow;
+            var read = await idle.GetStream().ReadAsync(new byte[16]).AsTask().WaitAsync(TimeSpan.FromSeconds(15));
+            Assert.Equal(0, read);
+            Assert.InRange(DateTime.UtcNow - started, TimeSpan.FromSeconds(1.5), TimeSpan.FromSeconds(8));
+
+            using var quiet = new System.Net.Sockets.TcpClient();
+            await quiet.ConnectAsync(server.BaseUri.Host, server.BaseUri.Port);
+            await quiet.GetStream().WriteAsync("GET /w"u8.ToArray()); // and then nothing: a head that never completes
+            await Task.Delay(200);
+            var stopping = DateTime.UtcNow;
+            await server.App.StopAsync();
+            Assert.InRange(DateTime.UtcNow - stopping, TimeSpan.Zero, TimeSpan.FromSeconds(5));
+        }
+    }
+
+    [Fact]
+    public async Task A_client_that_resets_in_the_middle_of_its_head_costs_no_error_log()
+    {
+        var logs = new LogCapture();
+        await using var server = await RealtimeServer.StartAsync(services: s => s.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(logs));
+        for (var i = 0; i < 5; i++)
+        {
+            using var tcp = new System.Net.Sockets.TcpClient { LingerState = new System.Net.Sockets.LingerOption(true, 0) };
+            await tcp.ConnectAsync(server.BaseUri.Host, server.BaseUri.Port);
+            await tcp.GetStream().WriteAsync(Encoding.ASCII.GetBytes($"GET /ws HTTP/1.1\r\nHost: {server.BaseUri.Authority}\r\nUpgr"));
+            await Task.Delay(100);
+            tcp.Client.Close(); // linger 0: a reset, not a FIN
+        }
+
+        await using var raw = await RawWebSocket.ConnectAsync(server.WebSocketUri, $"/ws?token={RealtimeServer.Token("frank")}");
+        await AssertServesAsync(raw, "frank");
+        Assert.DoesNotContain(logs.Entries, e => e.Level >= Microsoft.Extensions.Logging.LogLevel.Error);
+    }
+
     // Sends an upgrade request with the server's own Host and returns the status line of the answer.
-    private static async Task<string> UpgradeStatusAsync(RealtimeServer server, string extraHeaders)
+    private static async Task<string> UpgradeStatusAsync(RealtimeServer server, string extraHeaders, bool pauseMidway = false)
     {
         using var tcp = new System.Net.Sockets.TcpClient();
         await tcp.ConnectAsync(server.BaseUri.Host, server.BaseUri.Port);
         var stream = tcp.GetStream();
-        await stream.WriteAsync(Encoding.ASCII.GetBytes(
+        var request = Encoding.ASCII.GetBytes(
             $"GET /ws HTTP/1.1\r\nHost: {server.BaseUri.Authority}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n{extraHeaders}" +
-            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"));
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+        var half = pauseMidway ? request.Length / 2 : request.Length;
+        await stream.WriteAsync(request.AsMemory(0, half));
+        await Task.Delay(pauseMidway ? 200 : 0);
+        await stream.WriteAsync(request.AsMemory(half));
         var response = new byte[4096];
         var read = await stream.ReadAsync(response).AsTask().WaitAsync(TimeSpan.FromSeconds(10));
         return Encoding.ASCII.GetString(response, 0, read).Split("\r\n")[0];
