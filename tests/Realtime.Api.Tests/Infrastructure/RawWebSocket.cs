@@ -36,22 +36,24 @@ public sealed class RawWebSocket : IAsyncDisposable
         var tcp = new TcpClient { ReceiveBufferSize = 4096 };
         await tcp.ConnectAsync(webSocketUri.Host, webSocketUri.Port);
         var raw = new RawWebSocket(tcp) { Key = Convert.ToBase64String(RandomNumberGenerator.GetBytes(16)) };
-        var request = Encoding.ASCII.GetBytes($"GET {pathAndQuery} HTTP/1.1\r\nHost: {webSocketUri.Authority}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-                                              $"Sec-WebSocket-Key: {raw.Key}\r\nSec-WebSocket-Version: 13\r\n{extraHeaders}\r\n");
-        if (pauseMidway is { } pause)
-        {
-            await raw._stream.WriteAsync(request.AsMemory(0, request.Length / 2));
-            await Task.Delay(pause);
-            await raw._stream.WriteAsync(request.AsMemory(request.Length / 2));
-        }
-        else
-        {
-            await raw._stream.WriteAsync(request);
-        }
-
+        await WriteUpgradeAsync(raw._stream, webSocketUri.Authority, pathAndQuery, raw.Key, extraHeaders, pauseMidway);
         raw.Handshake = await raw.ReadHeadersAsync();
         Assert.StartsWith("HTTP/1.1 101", raw.Handshake);
         return raw;
+    }
+
+    /// <summary>Writes an upgrade request; with <paramref name="pauseMidway"/>, in two halves with that pause between them.</summary>
+    public static async Task WriteUpgradeAsync(Stream stream, string authority, string pathAndQuery, string key, string extraHeaders = "", TimeSpan? pauseMidway = null)
+    {
+        var request = Encoding.ASCII.GetBytes($"GET {pathAndQuery} HTTP/1.1\r\nHost: {authority}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+                                              $"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n{extraHeaders}\r\n");
+        var half = pauseMidway is null ? request.Length : request.Length / 2;
+        await stream.WriteAsync(request.AsMemory(0, half));
+        if (pauseMidway is { } pause)
+        {
+            await Task.Delay(pause);
+            await stream.WriteAsync(request.AsMemory(half));
+        }
     }
 
     /// <summary>Sends one masked frame (as a client must) with the given opcode and FIN bit.</summary>

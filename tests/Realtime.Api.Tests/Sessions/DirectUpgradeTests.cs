@@ -138,13 +138,8 @@ public sealed class DirectUpgradeTests
         using var tcp = new System.Net.Sockets.TcpClient();
         await tcp.ConnectAsync(server.BaseUri.Host, server.BaseUri.Port);
         var stream = tcp.GetStream();
-        var request = Encoding.ASCII.GetBytes(
-            $"GET /ws HTTP/1.1\r\nHost: {server.BaseUri.Authority}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n{extraHeaders}" +
-            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
-        var half = pauseMidway ? request.Length / 2 : request.Length;
-        await stream.WriteAsync(request.AsMemory(0, half));
-        await Task.Delay(pauseMidway ? 200 : 0);
-        await stream.WriteAsync(request.AsMemory(half));
+        await RawWebSocket.WriteUpgradeAsync(stream, server.BaseUri.Authority, "/ws", "dGhlIHNhbXBsZSBub25jZQ==", extraHeaders,
+            pauseMidway ? TimeSpan.FromMilliseconds(200) : null);
         var response = new byte[4096];
         var read = await stream.ReadAsync(response).AsTask().WaitAsync(TimeSpan.FromSeconds(10));
         return Encoding.ASCII.GetString(response, 0, read).Split("\r\n")[0];
