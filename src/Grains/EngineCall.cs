@@ -16,7 +16,7 @@ internal static class EngineCall
         }
         catch (EngineUnavailableException e)
         {
-            throw new RealtimeException(ErrorCodes.Unavailable, "the message store is unavailable, try again", e);
+            throw Unavailable(e);
         }
     }
 
@@ -25,4 +25,37 @@ internal static class EngineCall
         await call().ConfigureAwait(false);
         return true;
     });
+
+    /// <summary>The same for the publish path: a call the engine completed at once (the memory engine
+    /// always does) returns the engine's own task, with no closure, no delegate and no second task.</summary>
+    public static Task<T> Run<TState, T>(Func<TState, Task<T>> call, TState state)
+    {
+        Task<T> task;
+        try
+        {
+            task = call(state);
+        }
+        catch (Exception e)
+        {
+            // Thrown before the engine returned a task: reported through the task, as a failure after it would be.
+            return Task.FromException<T>(e is EngineUnavailableException unavailable ? Unavailable(unavailable) : e);
+        }
+
+        return task.IsCompletedSuccessfully ? task : Translate(task);
+    }
+
+    private static async Task<T> Translate<T>(Task<T> task)
+    {
+        try
+        {
+            return await task.ConfigureAwait(false);
+        }
+        catch (EngineUnavailableException e)
+        {
+            throw Unavailable(e);
+        }
+    }
+
+    private static RealtimeException Unavailable(EngineUnavailableException e) =>
+        new(ErrorCodes.Unavailable, "the message store is unavailable, try again", e);
 }

@@ -68,7 +68,7 @@ internal sealed partial class Session
         Enqueue(ServerFrames.Error(id, ErrorCodes.RateLimited, $"over {_registry.Limits.CommandsPerSecond} commands per second; slow down"));
     }
 
-    private async Task<byte[]?> ExecuteAsync(ClientCommand command)
+    private async ValueTask<byte[]?> ExecuteAsync(ClientCommand command)
     {
         if (Identity is null && command.Type != CommandType.Connect)
         {
@@ -212,7 +212,7 @@ internal sealed partial class Session
         return ServerFrames.EmptyResult(command.Id);
     }
 
-    private async Task<byte[]?> PublishAsync(ClientCommand command)
+    private async ValueTask<byte[]?> PublishAsync(ClientCommand command)
     {
         if (ValidateChannel(command) is { } invalid)
         {

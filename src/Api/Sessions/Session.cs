@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Net.WebSockets;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Realtime.Api.Auth;
 using Realtime.Contracts.Grains;
@@ -235,7 +236,8 @@ internal sealed partial class Session : IUserSession, IThreadPoolWorkItem
         }
     }
 
-    private async Task SendBatchAsync(Queue<byte[]> batch)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask SendBatchAsync(Queue<byte[]> batch)
     {
         var (bytes, sent) = (0L, 0);
         while (batch.TryDequeue(out var frame))
@@ -248,7 +250,7 @@ internal sealed partial class Session : IUserSession, IThreadPoolWorkItem
 
             try
             {
-                await _socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None).ConfigureAwait(false);
+                await _socket.SendAsync(frame.AsMemory(), WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None).ConfigureAwait(false);
                 sent++;
             }
             catch (Exception e) when (e is WebSocketException or OperationCanceledException or IOException or ObjectDisposedException)

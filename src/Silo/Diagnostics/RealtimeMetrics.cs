@@ -93,6 +93,10 @@ public sealed class RealtimeMetrics : IDisposable
         Gauge(text, "process_resident_memory_bytes", "Resident set size of the node process.", Environment.WorkingSet);
         Gauge(text, "dotnet_gc_heap_bytes", "Bytes the managed heap holds (live objects and garbage not yet collected).", GC.GetTotalMemory(forceFullCollection: false));
         Gauge(text, "realtime_gc_heap_bytes", "Managed heap size at the last garbage collection.", GC.GetGCMemoryInfo().HeapSizeBytes);
+        Counter(text, "dotnet_gc_allocated_bytes_total", "Bytes allocated on the managed heap since start.", GC.GetTotalAllocatedBytes(precise: false));
+        Counter(text, "dotnet_gc_collections_total", "Garbage collections since start (all generations).", GC.CollectionCount(0));
+        Counter(text, "dotnet_gc_gen2_collections_total", "Full (generation 2) garbage collections since start.", GC.CollectionCount(2));
+        Counter(text, "dotnet_gc_pause_milliseconds_total", "Time the garbage collector paused the process since start.", (long)GC.GetTotalPauseDuration().TotalMilliseconds);
 
         text.Append("# HELP realtime_publish_latency_seconds Time from publish to acknowledgement, engine append included.\n");
         text.Append("# TYPE realtime_publish_latency_seconds histogram\n");

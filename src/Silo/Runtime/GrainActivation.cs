@@ -88,7 +88,7 @@ internal sealed class GrainActivation(GrainRuntime runtime, GrainId id, Func<Gra
 
     public IDisposable SubscribeToStream(StreamKey key, Func<StreamEvent, Task> onEvent)
     {
-        var subscription = Runtime.Streams.Subscribe(key, e => TryEnqueue(new TurnItem(() => onEvent(e))));
+        var subscription = Runtime.Streams.Subscribe(key, e => TryEnqueue(new StreamEventItem(onEvent, e)));
         _resources.Add(subscription);
         return subscription;
     }

@@ -1,4 +1,5 @@
 using System.Reflection;
+using Realtime.Contracts.Streams;
 
 namespace Realtime.Silo.Runtime;
 
@@ -77,6 +78,12 @@ internal sealed class ReflectionCallItem<T>(MethodInfo method, object?[]? args, 
 internal sealed class TurnItem(Func<Task> turn) : WorkItem
 {
     public override Task RunAsync(Grain grain) => turn();
+}
+
+/// <summary>A stream event for the grain's handler: one object per event (a turn closure would be two).</summary>
+internal sealed class StreamEventItem(Func<StreamEvent, Task> handler, StreamEvent streamEvent) : WorkItem
+{
+    public override Task RunAsync(Grain grain) => handler(streamEvent);
 }
 
 internal sealed class DeactivateItem : WorkItem
