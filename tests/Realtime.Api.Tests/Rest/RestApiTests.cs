@@ -362,6 +362,11 @@ public sealed class RestApiTests
         Assert.Equal(Sample(before, "realtime_publish_latency_seconds_count") + 1, Sample(after, "realtime_publish_latency_seconds_count"));
         Assert.Equal(Sample(before, "realtime_publish_latency_seconds_bucket{le=\"+Inf\"}") + 1,
             Sample(after, "realtime_publish_latency_seconds_bucket{le=\"+Inf\"}"));
+        Assert.Contains("# TYPE dotnet_gc_allocated_bytes_total counter", after);
+        Assert.True(Sample(after, "dotnet_gc_allocated_bytes_total") > Sample(before, "dotnet_gc_allocated_bytes_total"));
+        Assert.True(Sample(after, "dotnet_gc_collections_total") >= Sample(before, "dotnet_gc_collections_total"));
+        Assert.Contains("# TYPE dotnet_gc_pause_milliseconds_total counter", after);
+        Assert.Contains("# TYPE dotnet_gc_gen2_collections_total counter", after);
     }
 
     [Fact]
