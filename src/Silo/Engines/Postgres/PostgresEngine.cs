@@ -27,34 +27,60 @@ public sealed partial class PostgresEngine : IRealtimeEngine, IAsyncDisposable
 
     public PostgresEngine(IOptions<PostgresOptions> options, IOptions<RetentionOptions> retention, TimeProvider time, ILogger<PostgresEngine> logger)
     {
+        var connectionString = ConnectionStringFor(options.Value.ConnectionString);
+        _dataSource = NpgsqlDataSource.Create(connectionString);
+        _options = options.Value;
+        _retention = retention;
+        _time = time;
+        _logger = logger;
+        _batcher = new AppendBatcher(_dataSource, options.Value.MaxBatch, logger);
+        _listener = new PostgresListener(connectionString, options.Value.ReconnectDelay, ResolveReferenceAsync, logger);
+        _leadership = new PostgresLeadership(_dataSource);
+    }
+
+    /// <summary>The configured connection string with the engine's defaults for what it leaves unset.</summary>
+    internal static string ConnectionStringFor(string? configured)
+    {
         NpgsqlConnectionStringBuilder builder;
         try
         {
-            builder = new NpgsqlConnectionStringBuilder(options.Value.ConnectionString);
+            builder = new NpgsqlConnectionStringBuilder(configured);
         }
         catch (ArgumentException e)
         {
             throw new InvalidOperationException($"{PostgresOptions.Section}:ConnectionString is not a valid Npgsql connection string: {e.Message}", e);
         }
 
-        if (!builder.ContainsKey("Timeout"))
+        // NpgsqlConnectionStringBuilder.ContainsKey answers whether a keyword exists, not whether it was set. The keys
+        // as written, each set alone on a builder and read back, give the canonical names of what was set (synonyms too).
+        var written = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = configured };
+        foreach (string key in given.Keys)
+        {
+            var alone = new NpgsqlConnectionStringBuilder { [key] = given[key] };
+            written.UnionWith(new System.Data.Common.DbConnectionStringBuilder { ConnectionString = alone.ConnectionString }.Keys.Cast<string>());
+        }
+
+        if (!written.Contains("Timeout"))
         {
             builder.Timeout = 3; // fail fast when the server is down, so callers hear "unavailable" quickly
         }
 
-        if (!builder.ContainsKey("Command Timeout"))
+        if (!written.Contains("Command Timeout"))
         {
             builder.CommandTimeout = 10;
         }
 
-        _dataSource = NpgsqlDataSource.Create(builder.ConnectionString);
-        _options = options.Value;
-        _retention = retention;
-        _time = time;
-        _logger = logger;
-        _batcher = new AppendBatcher(_dataSource, options.Value.MaxBatch, logger);
-        _listener = new PostgresListener(builder.ConnectionString, options.Value.ReconnectDelay, ResolveReferenceAsync, logger);
-        _leadership = new PostgresLeadership(_dataSource);
+        if (!written.Contains("Max Auto Prepare"))
+        {
+            // Every publish runs the same few statements: prepared once per pooled connection, PostgreSQL stops parsing
+            // and planning them each time (docs/benchmarks.md, "Sixth round"). Set Max Auto Prepare=0 in the
+            // connection string behind a pooler that cannot hold prepared statements (PgBouncer before 1.21 in
+            // transaction mode).
+            builder.MaxAutoPrepare = 32;
+        }
+
+        return builder.ConnectionString;
     }
 
     public string Name => RealtimeOptions.PostgresEngine;
