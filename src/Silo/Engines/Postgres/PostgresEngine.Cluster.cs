@@ -104,9 +104,9 @@ public sealed partial class PostgresEngine
         await using var batch = _dataSource.CreateBatch();
         Add(batch, """
             delete from rt_messages m using rt_channels c
-            where m.channel = c.channel
-              and ((m."offset" <= c.top - c.history_size and m.ts <= $1 - interval '1 minute')
-                   or m.ts <= $1 - c.history_ttl_ms * interval '1 millisecond')
+            where m.ts <= $1 - interval '1 minute'
+              and m.channel = c.channel
+              and (m."offset" <= c.top - c.history_size or m.ts <= $1 - c.history_ttl_ms * interval '1 millisecond')
             """, now);
         Add(batch, "delete from rt_idempotency where expires_at <= $1", now);
         Add(batch, "delete from rt_payloads where created_at <= $1", now - TimeSpan.FromMinutes(5));
