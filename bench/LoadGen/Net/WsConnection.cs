@@ -25,7 +25,8 @@ internal sealed class WsConnection
     private int _count;
     private byte[]? _message; // a fragmented message being reassembled (SignalR sends one pipe read as several fragments)
     private int _messageLength;
-    private int _closing;
+    private int _closing;        // a close frame has been sent (by either side's initiative)
+    private volatile bool _released; // the generator itself closed or aborted the connection
     private readonly TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private WsConnection(Socket socket, byte[] buffer, int count, IFrameSink sink, int index)
@@ -42,7 +43,9 @@ internal sealed class WsConnection
     /// <summary>A reply the caller waits for (subscribe, handshake); completed by the sink.</summary>
     public TaskCompletionSource<bool>? Pending { get; set; }
 
-    public bool Closing => Volatile.Read(ref _closing) != 0;
+    /// <summary>True once the generator itself closed or aborted the connection: its end is no drop. A close the
+    /// server starts (a slow-consumer 4008, say) leaves it false, so that end counts as dropped.</summary>
+    public bool Closing => _released;
 
     public Task Ended => _ended.Task;
 
@@ -166,6 +169,7 @@ internal sealed class WsConnection
     /// <summary>Starts the close handshake and waits (bounded) for the server to end the connection.</summary>
     public async Task CloseAsync(TimeSpan timeout)
     {
+        _released = true;
         if (Interlocked.Exchange(ref _closing, 1) == 0)
         {
             try
@@ -184,6 +188,7 @@ internal sealed class WsConnection
     /// <summary>Drops the connection without a close handshake.</summary>
     public void Abort()
     {
+        _released = true;
         Volatile.Write(ref _closing, 1);
         _socket.Dispose();
     }

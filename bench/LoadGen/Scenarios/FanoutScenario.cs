@@ -90,6 +90,7 @@ internal sealed class FanoutScenario(Fleet fleet, ProcessStats server, RunSettin
                 foreach (var factor in Fallbacks)
                 {
                     await SettleAsync(ct).ConfigureAwait(false);
+                    setup = await ReopenIfDroppedAsync(setup, channelSize, channels, ct).ConfigureAwait(false);
                     var step = await RunStepAsync(setup, $"{factor:P0} of probe", probe * factor / channelSize, channelSize, settings.Step, ct).ConfigureAwait(false);
                     result.Steps.Add(step);
                     if (step.Passed)
@@ -106,13 +107,7 @@ internal sealed class FanoutScenario(Fleet fleet, ProcessStats server, RunSettin
             }
 
             await SettleAsync(ct).ConfigureAwait(false);
-            if (fleet.Client.Dropped > setup.DroppedBefore)
-            {
-                // Overload closed some sockets (slow consumers): measure latency on a fresh set.
-                await Fleet.CloseAllAsync(setup.All, graceful: false).ConfigureAwait(false);
-                await Task.Delay(1000, ct).ConfigureAwait(false);
-                setup = await OpenAsync(channelSize, channels, ct).ConfigureAwait(false);
-            }
+            setup = await ReopenIfDroppedAsync(setup, channelSize, channels, ct).ConfigureAwait(false);
 
             foreach (var share in new[] { 0.25, 0.5, 0.75 })
             {
@@ -198,6 +193,20 @@ internal sealed class FanoutScenario(Fleet fleet, ProcessStats server, RunSettin
         }
 
         return new Setup(subscribers.Connections, new Publishers(fleet.Client, publishers.Connections, names, channelSize, settings.PayloadBytes), fleet.Client.Dropped);
+    }
+
+    // Overload may have closed sockets (slow consumers, 4008): the next measurement gets a fresh set.
+    private async Task<Setup> ReopenIfDroppedAsync(Setup setup, int channelSize, int channels, CancellationToken ct)
+    {
+        if (fleet.Client.Dropped == setup.DroppedBefore)
+        {
+            return setup;
+        }
+
+        log.WriteLine($"  fan-out {channelSize}: {fleet.Client.Dropped - setup.DroppedBefore:N0} sockets were closed by the server; opening a fresh set");
+        await Fleet.CloseAllAsync(setup.All, graceful: false).ConfigureAwait(false);
+        await Task.Delay(1000, ct).ConfigureAwait(false);
+        return await OpenAsync(channelSize, channels, ct).ConfigureAwait(false);
     }
 
     private async Task<StepResult> RunStepAsync(Setup setup, string label, double rate, int channelSize, TimeSpan duration, CancellationToken ct)

@@ -74,9 +74,7 @@ public sealed partial class PostgresEngine : IRealtimeEngine, IAsyncDisposable
         if (!written.Contains("Max Auto Prepare"))
         {
             // Every publish runs the same few statements: prepared once per pooled connection, PostgreSQL stops parsing
-            // and planning them each time (docs/benchmarks.md, "Sixth round"). Set Max Auto Prepare=0 in the
-            // connection string behind a pooler that cannot hold prepared statements (PgBouncer before 1.21 in
-            // transaction mode).
+            // and planning them each time (docs/benchmarks.md, "Sixth round"). Max Auto Prepare=0 turns it off.
             builder.MaxAutoPrepare = 32;
         }
 
