@@ -25,13 +25,17 @@ internal sealed class ChannelGrain(
     RealtimeMetrics metrics,
     ILogger<ChannelGrain> logger) : Grain, IChannelGrain
 {
+    private static readonly TimeSpan PresenceRetry = TimeSpan.FromSeconds(2);
+
     private readonly List<IChannelSubscriber> _subscribers = [];
+    private readonly List<IChannelSubscriber> _staleEntries = []; // gone, but their presence entry could not be removed yet
+    private IDisposable? _retryTimer;
     private string _channel = "";
     private NamespaceOptions _options = new();
     private string _epoch = "";
     private long _delivered;
 
-    protected override bool CanDeactivateOnIdle => _subscribers.Count == 0;
+    protected override bool CanDeactivateOnIdle => _subscribers.Count == 0 && _staleEntries.Count == 0;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -53,6 +57,8 @@ internal sealed class ChannelGrain(
 
         if (_options.Presence)
         {
+            // The same socket back before a failed removal was retried: the retry must not remove its new entry.
+            _staleEntries.RemoveAll(stale => stale.Client == subscriber.Client);
             var entry = new PresenceEntry(subscriber.Client, subscriber.Identity.User, realtime.Value.NodeId);
             await EngineCall.Run(() => engine.AddPresenceAsync(_channel, entry, CancellationToken.None)).ConfigureAwait(false);
             if (_options.JoinLeave)
@@ -70,26 +76,67 @@ internal sealed class ChannelGrain(
     {
         // An evicted subscriber is no longer listed, but its presence entry still has to go.
         _subscribers.Remove(subscriber);
-        if (_subscribers.Count == 0)
+        if (_options.Presence && !await TryRemovePresenceAsync(subscriber).ConfigureAwait(false))
+        {
+            // The engine is unreachable (PostgreSQL restarting, say). The node is alive and keeps its heartbeat, so
+            // nothing else would ever remove the entry: retry until the engine answers.
+            _staleEntries.Add(subscriber);
+            _retryTimer ??= RegisterTimer(RetryStaleEntriesAsync, PresenceRetry, PresenceRetry);
+        }
+
+        if (_subscribers.Count == 0 && _staleEntries.Count == 0)
         {
             DeactivateOnIdle();
         }
+    }
 
-        if (_options.Presence)
+    // False when the entry could not be removed; a leave that cannot be published is only logged.
+    private async Task<bool> TryRemovePresenceAsync(IChannelSubscriber subscriber)
+    {
+        bool removed;
+        try
+        {
+            removed = await engine.RemovePresenceAsync(_channel, subscriber.Client, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            GrainsLog.PresenceCleanupFailed(logger, e, _channel);
+            return false;
+        }
+
+        if (removed && _options.JoinLeave)
         {
             try
             {
-                var removed = await engine.RemovePresenceAsync(_channel, subscriber.Client, CancellationToken.None).ConfigureAwait(false);
-                if (removed && _options.JoinLeave)
-                {
-                    var entry = new PresenceEntry(subscriber.Client, subscriber.Identity.User, realtime.Value.NodeId);
-                    await engine.PublishAsync(StreamKey.ForChannel(_channel), new PresenceEvent(_channel, entry, Joined: false)).ConfigureAwait(false);
-                }
+                var entry = new PresenceEntry(subscriber.Client, subscriber.Identity.User, realtime.Value.NodeId);
+                await engine.PublishAsync(StreamKey.ForChannel(_channel), new PresenceEvent(_channel, entry, Joined: false)).ConfigureAwait(false);
             }
             catch (Exception e)
             {
-                // The socket is gone either way; a dead entry is removed with the node's heartbeat.
                 GrainsLog.PresenceCleanupFailed(logger, e, _channel);
+            }
+        }
+
+        return true;
+    }
+
+    private async Task RetryStaleEntriesAsync()
+    {
+        foreach (var stale in _staleEntries.ToArray())
+        {
+            if (await TryRemovePresenceAsync(stale).ConfigureAwait(false))
+            {
+                _staleEntries.Remove(stale);
+            }
+        }
+
+        if (_staleEntries.Count == 0)
+        {
+            _retryTimer?.Dispose();
+            _retryTimer = null;
+            if (_subscribers.Count == 0)
+            {
+                DeactivateOnIdle();
             }
         }
     }

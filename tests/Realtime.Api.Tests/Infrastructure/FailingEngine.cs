@@ -6,33 +6,45 @@ namespace Realtime.Api.Tests.Infrastructure;
 
 /// <summary>
 /// An engine that fails like a bug would: for channels of the <c>boom</c> namespace, appends and history
-/// reads throw an <see cref="InvalidOperationException"/> whose message must never reach a client.
-/// Everything else goes to the real engine it wraps.
+/// reads throw an <see cref="InvalidOperationException"/> whose message must never reach a client (or, with a
+/// fault of the test's own, whatever calls it picks). Everything else goes to the real engine it wraps.
 /// </summary>
 public class FailingEngine : DispatchProxy
 {
     public const string Secret = "secret internal detail";
 
     private IRealtimeEngine _inner = null!;
+    private Func<MethodInfo, object?[]?, Exception?> _fault = Boom;
 
-    public static IRealtimeEngine Wrap(IRealtimeEngine inner)
+    public static IRealtimeEngine Wrap(IRealtimeEngine inner) => Wrap(inner, Boom);
+
+    /// <summary>Wraps <paramref name="inner"/> so that a call for which <paramref name="fault"/> returns an exception throws it.</summary>
+    public static IRealtimeEngine Wrap(IRealtimeEngine inner, Func<MethodInfo, object?[]?, Exception?> fault)
     {
         var proxy = Create<IRealtimeEngine, FailingEngine>();
         ((FailingEngine)(object)proxy)._inner = inner;
+        ((FailingEngine)(object)proxy)._fault = fault;
         return proxy;
     }
 
-    protected override object? Invoke(MethodInfo? targetMethod, object?[]? args)
+    private static Exception? Boom(MethodInfo method, object?[]? args)
     {
         var channel = args?.FirstOrDefault() switch
         {
             AppendRequest request => request.Channel,
-            string name when targetMethod?.Name == nameof(IRealtimeEngine.ReadHistoryAsync) => name,
+            string name when method.Name == nameof(IRealtimeEngine.ReadHistoryAsync) => name,
             _ => null,
         };
-        if (channel?.StartsWith("boom:", StringComparison.Ordinal) == true)
+        return channel?.StartsWith("boom:", StringComparison.Ordinal) == true
+            ? new InvalidOperationException($"{Secret}: the connection string was Password=hunter2")
+            : null;
+    }
+
+    protected override object? Invoke(MethodInfo? targetMethod, object?[]? args)
+    {
+        if (_fault(targetMethod!, args) is { } fault)
         {
-            throw new InvalidOperationException($"{Secret}: the connection string was Password=hunter2");
+            throw fault;
         }
 
         try
