@@ -45,7 +45,7 @@ internal sealed class WsConnection
 
     /// <summary>True once the generator itself closed or aborted the connection: its end is no drop. A close the
     /// server starts (a slow-consumer 4008, say) leaves it false, so that end counts as dropped.</summary>
-    public bool Closing => _released;
+    public bool Released => _released;
 
     public Task Ended => _ended.Task;
 

@@ -88,7 +88,7 @@ internal sealed class Client(IBenchProtocol protocol) : IFrameSink
     public void OnClosed(WsConnection connection)
     {
         _open.TryRemove(connection, out _);
-        if (!connection.Closing)
+        if (!connection.Released)
         {
             Interlocked.Increment(ref _dropped);
         }

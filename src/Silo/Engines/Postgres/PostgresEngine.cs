@@ -51,15 +51,10 @@ public sealed partial class PostgresEngine : IRealtimeEngine, IAsyncDisposable
             throw new InvalidOperationException($"{PostgresOptions.Section}:ConnectionString is not a valid Npgsql connection string: {e.Message}", e);
         }
 
-        // NpgsqlConnectionStringBuilder.ContainsKey answers whether a keyword exists, not whether it was set. The keys
-        // as written, each set alone on a builder and read back, give the canonical names of what was set (synonyms too).
-        var written = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
-        var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = configured };
-        foreach (string key in given.Keys)
-        {
-            var alone = new NpgsqlConnectionStringBuilder { [key] = given[key] };
-            written.UnionWith(new System.Data.Common.DbConnectionStringBuilder { ConnectionString = alone.ConnectionString }.Keys.Cast<string>());
-        }
+        // NpgsqlConnectionStringBuilder.ContainsKey answers whether a keyword exists, not whether it was set. Its
+        // ConnectionString lists only what was set, under canonical names (synonyms resolved).
+        var written = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = builder.ConnectionString }.Keys
+            .Cast<string>().ToHashSet(StringComparer.OrdinalIgnoreCase);
 
         if (!written.Contains("Timeout"))
         {
