@@ -4,7 +4,10 @@
 # generator on core 1); builds nothing, so run `bench/run.sh --quick` (or dotnet build -c Release) first.
 #
 #   bench/profile.sh 1000            # channels of 1,000, quick steps
-#   bench/profile.sh 100 --perf      # and a 15 s CPU profile of the server, 22 s in (after the warm-up)
+#   bench/profile.sh 100 --perf      # and a 15 s CPU profile of the server's core (core 0: the server, PostgreSQL
+#                                    # with --postgres, and the kernel's work there), 22 s in, after the warm-up.
+#                                    # (`perf record -p <pid>` on this kernel woke millions of times, took 2 cores and
+#                                    # kept ~100 samples, and the server fell behind; the whole core records cleanly.)
 #   bench/profile.sh 1 --rates 10000,20000,40000   # fixed delivery rates, 5 s each, instead of the capacity
 #                                    # search: compares two builds by server CPU per million deliveries
 #   bench/profile.sh idle            # 10,000 idle sockets instead: memory per connection
@@ -69,7 +72,7 @@ stop_postgres() { [[ -d ${PG:-}/db ]] && as_postgres "$PG_BIN/pg_ctl" -D "$PG/db
 trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; stop_postgres' EXIT
 for _ in $(seq 1 150); do curl -fsS -m 1 -o /dev/null http://127.0.0.1:5301$READY 2>/dev/null && break; sleep 0.2; done
 if [[ $PERF -eq 1 ]]; then
-  (sleep 22; perf record -F 499 -g -p "$pid" -o "$OUT/perf.data" -- sleep 15 >"$OUT/perf.log" 2>&1) &
+  (sleep 22; perf record -F 499 -g -C 0 -o "$OUT/perf.data" -- sleep 15 >"$OUT/perf.log" 2>&1) &
   recorder=$!
 fi
 DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 taskset -c 1 dotnet "$ROOT/bench/LoadGen/bin/Release/net10.0/LoadGen.dll" run \
