@@ -64,6 +64,35 @@ public sealed class PostgresEngineTests(PostgresFixture postgres) : EngineSpecif
         Assert.Equal(0, await StoredRowsAsync(aged));
     }
 
+    // The batcher sends a batch with no explicit transaction: PostgreSQL must run it as one, so a message
+    // that fails takes the rest of its batch with it, and nobody hears of the ones rolled back.
+    [Fact]
+    public async Task An_append_batch_with_one_failing_message_stores_and_announces_none_of_it()
+    {
+        var good = Unique("chat:batch-a");
+        var bad = Unique("chat:batch-b"); // sorts after the good one, so the good append has run when this one fails
+        var heard = new System.Collections.Concurrent.ConcurrentQueue<Realtime.Contracts.Streams.StreamEvent>();
+        using var subscription = Engine.Subscribe(Realtime.Contracts.Streams.StreamKey.ForChannel(good), heard.Enqueue);
+        var now = Clock.GetUtcNow();
+        await using (var connection = new NpgsqlConnection(postgres.ConnectionString))
+        {
+            await connection.OpenAsync();
+            await Assert.ThrowsAsync<PostgresException>(() => AppendBatcher.AppendAsync(connection,
+            [
+                (new Realtime.Contracts.Channels.AppendRequest(good, "alice", Json(1), 10, TimeSpan.FromHours(1)), now),
+                (new Realtime.Contracts.Channels.AppendRequest(bad, "alice", [(byte)'"', 0, (byte)'"'], 10, TimeSpan.FromHours(1)), now), // NUL: text refuses it
+            ], CancellationToken.None));
+        }
+
+        Assert.Equal(0, await StoredRowsAsync(good));
+        var next = await Engine.AppendAsync(new Realtime.Contracts.Channels.AppendRequest(good, "alice", Json(2), 10, TimeSpan.FromHours(1)), CancellationToken.None);
+        Assert.Equal(1, next.Offset);
+        await Eventually.AssertAsync(() => Assert.NotEmpty(heard));
+        var only = Assert.IsType<Realtime.Contracts.Streams.PublicationEvent>(Assert.Single(heard)).Publication;
+        Assert.Equal(1L, only.Offset);
+        Assert.Equal(Json(2), only.Data);
+    }
+
     private async Task<long> StoredRowsAsync(string channel)
     {
         await using var connection = new NpgsqlConnection(postgres.ConnectionString);

@@ -10,17 +10,19 @@ namespace Realtime.Silo.Engines.Postgres;
 /// Group commit: appends that arrive while a transaction is in flight wait and go together in the
 /// next one, so a busy node pays one commit for many messages. Within a batch, appends are sorted
 /// by channel (stably, so each channel keeps arrival order): every node then takes channel row
-/// locks in the same order, and two batches can never deadlock.
+/// locks in the same order, and two batches can never deadlock. Each append's statement also queues its
+/// NOTIFY, and the batch goes as one pipeline with no explicit transaction: PostgreSQL runs it as one
+/// implicit transaction, so a batch costs one round trip (it was three: appends, NOTIFYs, commit).
 /// </summary>
 internal sealed class AppendBatcher(NpgsqlDataSource dataSource, int maxBatch, ILogger logger)
 {
-    private const string AppendSql = """
+    private const string AppendSql = $"""
         with c as (
             insert into rt_channels as ch (channel, epoch, top, history_size, history_ttl_ms) values ($1, $2, 1, $3, $4)
             on conflict (channel) do update set top = ch.top + 1, history_size = excluded.history_size, history_ttl_ms = excluded.history_ttl_ms
             returning epoch, top),
         m as (insert into rt_messages (channel, "offset", sender, data, ts) select $1, c.top, $5, $6, $7 from c)
-        select top, epoch from c
+        select top, epoch, pg_notify('{PostgresSchema.EventsChannel}', $8 || top || ',"e":"' || epoch || $9)::text from c
         """;
 
     private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
@@ -42,8 +44,12 @@ internal sealed class AppendBatcher(NpgsqlDataSource dataSource, int maxBatch, I
             : Task.FromException<AppendResult>(new EngineUnavailableException("the engine is stopping"));
     }
 
-    /// <summary>Appends in the caller's transaction and queues their NOTIFYs; the caller commits.</summary>
-    public static async Task<AppendResult[]> AppendInTransactionAsync(
+    /// <summary>
+    /// Appends and queues each message's NOTIFY in one round trip. Inside the caller's transaction if one is
+    /// open (the caller commits); otherwise the batch is its own implicit transaction, committed by PostgreSQL
+    /// when the last statement has run, and rolled back whole if any of them fails.
+    /// </summary>
+    public static async Task<AppendResult[]> AppendAsync(
         NpgsqlConnection connection, IReadOnlyList<(AppendRequest Request, DateTimeOffset Timestamp)> items, CancellationToken cancellationToken)
     {
         var order = Enumerable.Range(0, items.Count).OrderBy(i => items[i].Request.Channel, StringComparer.Ordinal).ToArray();
@@ -51,6 +57,7 @@ internal sealed class AppendBatcher(NpgsqlDataSource dataSource, int maxBatch, I
         foreach (var i in order)
         {
             var (request, timestamp) = items[i];
+            var (head, tail) = EventCodec.PublicationParts(request.Channel, request.From, timestamp, request.Data);
             var command = appends.CreateBatchCommand();
             command.CommandText = AppendSql;
             command.Parameters.Add(new NpgsqlParameter { Value = request.Channel });
@@ -60,33 +67,20 @@ internal sealed class AppendBatcher(NpgsqlDataSource dataSource, int maxBatch, I
             command.Parameters.Add(new NpgsqlParameter { Value = (object?)request.From ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
             command.Parameters.Add(new NpgsqlParameter { Value = System.Text.Encoding.UTF8.GetString(request.Data) });
             command.Parameters.Add(new NpgsqlParameter { Value = timestamp });
+            command.Parameters.Add(new NpgsqlParameter { Value = head, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+            command.Parameters.Add(new NpgsqlParameter { Value = tail, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
             appends.BatchCommands.Add(command);
         }
 
         var results = new AppendResult[items.Count];
-        await using (var reader = await appends.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
-        {
-            foreach (var i in order)
-            {
-                await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-                results[i] = new AppendResult(reader.GetInt64(0), reader.GetString(1));
-                await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
-            }
-        }
-
-        await using var notifies = new NpgsqlBatch(connection);
+        await using var reader = await appends.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         foreach (var i in order)
         {
-            var (request, timestamp) = items[i];
-            var publication = new Publication(request.Channel, results[i].Offset, results[i].Epoch, request.From, request.Data, timestamp);
-            var payload = EventCodec.Encode(new PublicationEvent(publication));
-            var command = notifies.CreateBatchCommand();
-            command.CommandText = $"select pg_notify('{PostgresSchema.EventsChannel}', $1)";
-            command.Parameters.Add(new NpgsqlParameter { Value = EventCodec.FitsInline(payload) ? payload : EventCodec.MessageReference(request.Channel, publication.Offset) });
-            notifies.BatchCommands.Add(command);
+            await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            results[i] = new AppendResult(reader.GetInt64(0), reader.GetString(1));
+            await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        await notifies.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         return results;
     }
 
@@ -104,10 +98,8 @@ internal sealed class AppendBatcher(NpgsqlDataSource dataSource, int maxBatch, I
             try
             {
                 await using var connection = await dataSource.OpenConnectionAsync().ConfigureAwait(false);
-                await using var transaction = await connection.BeginTransactionAsync().ConfigureAwait(false);
-                var results = await AppendInTransactionAsync(connection, batch.Select(p => (p.Request, p.Timestamp)).ToArray(), CancellationToken.None)
+                var results = await AppendAsync(connection, batch.Select(p => (p.Request, p.Timestamp)).ToArray(), CancellationToken.None)
                     .ConfigureAwait(false);
-                await transaction.CommitAsync().ConfigureAwait(false);
                 for (var i = 0; i < batch.Count; i++)
                 {
                     batch[i].Result.TrySetResult(results[i]);

@@ -62,13 +62,36 @@ internal static class EventCodec
         }
     });
 
-    /// <summary>A reference to a stored message, sent instead of a message too large to inline.</summary>
-    public static string MessageReference(string channel, long offset) => Write(w =>
+    /// <summary>
+    /// A publication's payload before PostgreSQL has given it an offset and epoch: the payload is
+    /// <c>Head + offset + ',"e":"' + epoch + Tail</c>, put together by the append statement itself
+    /// (<see cref="AppendBatcher"/>), so the message and its NOTIFY go in one round trip. For a message too
+    /// large to inline it is a reference (<c>"t":"pr"</c>) to the stored row instead, which carries the
+    /// epoch too; <see cref="Decode"/> reads only the channel and offset of a reference.
+    /// </summary>
+    public static (string Head, string Tail) PublicationParts(string channel, string? from, DateTimeOffset timestamp, byte[] data)
     {
-        w.WriteString("t", "pr");
-        w.WriteString("c", channel);
-        w.WriteNumber("o", offset);
-    });
+        var inline = (Head: WithoutEnd(Write(w => { w.WriteString("t", "p"); w.WriteString("c", channel); })) + ",\"o\":",
+            Tail: "\"," + WithoutStart(Write(w =>
+            {
+                w.WriteString("f", from);
+                w.WriteNumber("ts", timestamp.ToUnixTimeMilliseconds());
+                WriteData(w, data);
+            })));
+        if (Encoding.UTF8.GetByteCount(inline.Head) + MaxFilledBytes + Encoding.UTF8.GetByteCount(inline.Tail) <= MaxInlineBytes)
+        {
+            return inline;
+        }
+
+        return (WithoutEnd(Write(w => { w.WriteString("t", "pr"); w.WriteString("c", channel); })) + ",\"o\":", "\"}");
+
+        static string WithoutEnd(string json) => json[..^1];
+        static string WithoutStart(string json) => json[1..];
+    }
+
+    /// <summary>The most the statement adds between the parts: an offset of up to 20 characters, <c>,"e":"</c>,
+    /// and an epoch (8 characters; counted as 32).</summary>
+    private const int MaxFilledBytes = 20 + 6 + 32;
 
     public static string NotificationReference(string user, string id) => Write(w =>
     {

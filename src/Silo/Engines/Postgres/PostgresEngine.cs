@@ -164,7 +164,7 @@ public sealed partial class PostgresEngine : IRealtimeEngine, IAsyncDisposable
             return new AppendResult(long.Parse(parts[0], System.Globalization.CultureInfo.InvariantCulture), parts[1], Duplicate: true);
         }
 
-        var result = (await AppendBatcher.AppendInTransactionAsync(connection, [(request, Now())], cancellationToken).ConfigureAwait(false))[0];
+        var result = (await AppendBatcher.AppendAsync(connection, [(request, Now())], cancellationToken).ConfigureAwait(false))[0];
         await StoreKeyAsync(connection, scope, request.IdempotencyKey!, $"{result.Offset} {result.Epoch}", cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return result;
