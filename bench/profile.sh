@@ -7,7 +7,7 @@
 #   bench/profile.sh 100 --perf      # and a 15 s CPU profile of the server's core (core 0: the server, PostgreSQL
 #                                    # with --postgres, and the kernel's work there), 22 s in, after the warm-up.
 #                                    # (`perf record -p <pid>` on this kernel woke millions of times, took 2 cores and
-#                                    # kept ~100 samples, and the server fell behind; the whole core records cleanly.)
+#                                    # kept ~100 samples; the whole core records cleanly.)
 #   bench/profile.sh 1 --rates 10000,20000,40000   # fixed delivery rates, 5 s each, instead of the capacity
 #                                    # search: compares two builds by server CPU per million deliveries
 #   bench/profile.sh idle            # 10,000 idle sockets instead: memory per connection
