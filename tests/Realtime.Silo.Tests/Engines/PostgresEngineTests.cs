@@ -1,6 +1,8 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 using Microsoft.Extensions.Options;
+using Realtime.Contracts.Channels;
+using Realtime.Contracts.Streams;
 using Realtime.Silo.Engines;
 using Realtime.Silo.Engines.Postgres;
 using Realtime.Testing;
@@ -71,24 +73,24 @@ public sealed class PostgresEngineTests(PostgresFixture postgres) : EngineSpecif
     {
         var good = Unique("chat:batch-a");
         var bad = Unique("chat:batch-b"); // sorts after the good one, so the good append has run when this one fails
-        var heard = new System.Collections.Concurrent.ConcurrentQueue<Realtime.Contracts.Streams.StreamEvent>();
-        using var subscription = Engine.Subscribe(Realtime.Contracts.Streams.StreamKey.ForChannel(good), heard.Enqueue);
+        var heard = new System.Collections.Concurrent.ConcurrentQueue<StreamEvent>();
+        using var subscription = Engine.Subscribe(StreamKey.ForChannel(good), heard.Enqueue);
         var now = Clock.GetUtcNow();
         await using (var connection = new NpgsqlConnection(postgres.ConnectionString))
         {
             await connection.OpenAsync();
             await Assert.ThrowsAsync<PostgresException>(() => AppendBatcher.AppendAsync(connection,
             [
-                (new Realtime.Contracts.Channels.AppendRequest(good, "alice", Json(1), 10, TimeSpan.FromHours(1)), now),
-                (new Realtime.Contracts.Channels.AppendRequest(bad, "alice", [(byte)'"', 0, (byte)'"'], 10, TimeSpan.FromHours(1)), now), // NUL: text refuses it
+                (new AppendRequest(good, "alice", Json(1), 10, TimeSpan.FromHours(1)), now),
+                (new AppendRequest(bad, "alice", [(byte)'"', 0, (byte)'"'], 10, TimeSpan.FromHours(1)), now), // NUL: text refuses it
             ], CancellationToken.None));
         }
 
         Assert.Equal(0, await StoredRowsAsync(good));
-        var next = await Engine.AppendAsync(new Realtime.Contracts.Channels.AppendRequest(good, "alice", Json(2), 10, TimeSpan.FromHours(1)), CancellationToken.None);
+        var next = await Engine.AppendAsync(new AppendRequest(good, "alice", Json(2), 10, TimeSpan.FromHours(1)), CancellationToken.None);
         Assert.Equal(1, next.Offset);
         await Eventually.AssertAsync(() => Assert.NotEmpty(heard));
-        var only = Assert.IsType<Realtime.Contracts.Streams.PublicationEvent>(Assert.Single(heard)).Publication;
+        var only = Assert.IsType<PublicationEvent>(Assert.Single(heard)).Publication;
         Assert.Equal(1L, only.Offset);
         Assert.Equal(Json(2), only.Data);
     }

@@ -16,6 +16,8 @@ namespace Realtime.Silo.Engines.Postgres;
 /// </summary>
 internal sealed class AppendBatcher(NpgsqlDataSource dataSource, int maxBatch, ILogger logger)
 {
+    // The last column queues the NOTIFY (EventCodec.PublicationParts); nobody reads it, and the cast to text
+    // only spares the reader a column of type void.
     private const string AppendSql = $"""
         with c as (
             insert into rt_channels as ch (channel, epoch, top, history_size, history_ttl_ms) values ($1, $2, 1, $3, $4)
