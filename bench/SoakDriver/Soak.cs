@@ -40,6 +40,7 @@ internal static class Soak
         var publishing = PublishAsync(publishers, o, stop.Token);
         latencies.TakeWindow();
         var samples = new List<Sample>();
+        double? liveSettled = null;
         await using (var csv = new StreamWriter(o.Csv))
         {
             await csv.WriteLineAsync(Sample.Header);
@@ -50,16 +51,22 @@ internal static class Soak
                 var metrics = await MetricsAsync(http);
                 var (count, p50, p99, max) = latencies.TakeWindow();
                 var sample = new Sample(clock.Elapsed.TotalSeconds, o.Connections - clients.Count(c => c.Dropped), metrics.GetValueOrDefault("realtime_connections"),
-                    metrics.GetValueOrDefault("process_resident_memory_bytes"), metrics.GetValueOrDefault("dotnet_gc_heap_bytes"), count, p50, p99, max);
+                    metrics.GetValueOrDefault("process_resident_memory_bytes"), metrics.GetValueOrDefault("dotnet_gc_heap_bytes"),
+                    metrics.GetValueOrDefault("dotnet_gc_live_bytes_after_gen2"), count, p50, p99, max);
                 samples.Add(sample);
                 await csv.WriteLineAsync(sample.ToCsv());
                 await csv.FlushAsync();
                 log.WriteLine($"soak: {sample.ToCsv()}");
+                if (liveSettled is null && sample.Seconds >= o.SettledSeconds)
+                {
+                    liveSettled = await LiveBytesAsync(http, o, log);
+                }
             }
         }
 
         await publishing;
-        var verdict = Verdict.Judge(samples, o);
+        var liveEnd = await LiveBytesAsync(http, o, log);
+        var verdict = Verdict.Judge(samples, o, liveSettled, liveEnd);
         log.WriteLine(JsonSerializer.Serialize(verdict.Figures));
         await Task.WhenAll(clients.Concat(publishers).Select(c => c.CloseAsync()));
         return verdict.Passed;
@@ -91,6 +98,27 @@ internal static class Soak
 
             await Task.Delay(10, CancellationToken.None);
         }
+    }
+
+    // The node's live set: what survives a full collection it is asked to run now. Null without --pid.
+    private static async Task<double?> LiveBytesAsync(HttpClient http, SoakOptions o, TextWriter log)
+    {
+        if (o.NodePid is not { } pid)
+        {
+            return null;
+        }
+
+        var before = (await MetricsAsync(http)).GetValueOrDefault("dotnet_gc_gen2_collections_total");
+        var collected = await FullCollection.RunAsync(pid,
+            async () => (await MetricsAsync(http)).GetValueOrDefault("dotnet_gc_gen2_collections_total") > before, TimeSpan.FromSeconds(30));
+        if (!collected)
+        {
+            throw new InvalidOperationException("the node did not run the full collection it was asked for");
+        }
+
+        var live = (await MetricsAsync(http)).GetValueOrDefault("dotnet_gc_live_bytes_after_gen2");
+        log.WriteLine($"soak: live set after a full collection {live / 1048576:F1} MB");
+        return live;
     }
 
     private static async Task<Dictionary<string, double>> MetricsAsync(HttpClient http)

@@ -60,7 +60,7 @@ public sealed class DispatcherProperties(ITestOutputHelper output)
         }, services => services.AddSingleton<ILoggerProvider>(logs));
         var metrics = server.Services.GetRequiredService<RealtimeMetrics>();
         await Witness.AssertNodeServesOthersAsync(server); // warm up before the memory baseline
-        var heapBefore = ManagedHeap();
+        var heapBefore = ManagedHeap.LiveBytes();
 
         var (replies, closes) = (0, new List<int?>());
         var client = await server.ConnectAsync("fuzz");
@@ -100,7 +100,7 @@ public sealed class DispatcherProperties(ITestOutputHelper output)
         await Witness.AssertNodeServesOthersAsync(server);
         await Eventually.TrueAsync(() => metrics.Connections == 0 && metrics.Subscriptions == 0, "every socket and subscription is released");
         Assert.DoesNotContain(logs.Entries, e => e.Level >= LogLevel.Error);
-        var grown = ManagedHeap() - heapBefore;
+        var grown = ManagedHeap.LiveBytes() - heapBefore;
         Assert.True(grown < 16 * 1024 * 1024, $"the managed heap grew by {grown:N0} bytes over {Frames} frames");
     }
 
@@ -157,13 +157,6 @@ public sealed class DispatcherProperties(ITestOutputHelper output)
 
             Assert.Fail($"no reply and no close for {Show(bytes)}");
         }
-    }
-
-    private static long ManagedHeap()
-    {
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        return GC.GetTotalMemory(forceFullCollection: true);
     }
 
     private static string Show(byte[] bytes) => Convert.ToHexString(bytes.AsSpan(0, Math.Min(bytes.Length, 200)));

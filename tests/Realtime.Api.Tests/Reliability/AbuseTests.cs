@@ -16,6 +16,7 @@ namespace Realtime.Api.Tests.Reliability;
 public sealed class AbuseTests(ITestOutputHelper output)
 {
     private const string Room = "calm:room";
+    private const double MinBaselineMs = 2;
 
     [Fact]
     public async Task A_command_flood_is_throttled_and_closed_while_100_calm_clients_keep_their_latency()
@@ -68,7 +69,9 @@ public sealed class AbuseTests(ITestOutputHelper output)
             Assert.True(floods.Count > 0, "the flooder got to run");
             Assert.All(floods, f => Assert.Equal(4029, f.CloseCode));
             Assert.All(floods, f => Assert.True(f.RateLimited > 0, "throttled before it was closed"));
-            Assert.True(p99Flood <= 2 * p99Base + 5, $"p99 delivery latency (second-worst window) went from {p99Base:F1} ms to {p99Flood:F1} ms under the flood");
+            Assert.True(floods.Count >= 5, $"the flooder came back after each close ({floods.Count} connections in five flood windows)");
+            // Under 2 ms, a 2x bound would measure the scheduler's jitter rather than the flood.
+            Assert.True(p99Flood <= 2 * Math.Max(p99Base, MinBaselineMs), $"p99 delivery latency (second-worst window) went from {p99Base:F1} ms to {p99Flood:F1} ms under the flood");
         }
         finally
         {
@@ -107,7 +110,7 @@ public sealed class AbuseTests(ITestOutputHelper output)
 
         await Eventually.TrueAsync(async () => (await server.MetricsAsync())["realtime_connections"] == 0, "the warm-up socket is gone");
         var before = await server.MetricsAsync();
-        var heapBefore = ManagedHeap();
+        var heapBefore = ManagedHeap.LiveBytes();
 
         var started = DateTime.UtcNow;
         var churners = await Task.WhenAll(Enumerable.Range(0, clients).Select(i => LoadClient.ConnectAsync(server.WebSocketUri, $"churn{i}")));
@@ -138,7 +141,7 @@ public sealed class AbuseTests(ITestOutputHelper output)
                 && after["realtime_subscriptions"] == before["realtime_subscriptions"]
                 && after["realtime_grain_activations"] == before["realtime_grain_activations"];
         }, "connections, subscriptions and grain activations are back at baseline", TimeSpan.FromSeconds(20));
-        var heapAfter = ManagedHeap();
+        var heapAfter = ManagedHeap.LiveBytes();
         var grown = heapAfter - heapBefore;
         Assert.True(grown < Math.Max(4 * 1024 * 1024, heapBefore / 10), $"the managed heap grew by {grown:N0} bytes (from {heapBefore:N0})");
         Measured.Record(output, $"churn-{operations}", new Dictionary<string, object>
@@ -167,11 +170,15 @@ public sealed class AbuseTests(ITestOutputHelper output)
     private sealed record Flood(int? CloseCode, long Sent, int RateLimited);
 
     /// <summary>
-    /// One flooding client at a time, reconnecting as soon as it is thrown out: pings as fast as TCP takes
-    /// them, written in large batches so the flooder itself costs the shared CPU as little as it can.
+    /// One flooding client at a time, reconnecting as soon as it is thrown out: 10,000 pings a second, a
+    /// hundred times the rate limit, written in batches. The rate is bounded because the flooder shares the
+    /// node's two cores: unbounded, it spends a core filling kernel buffers the node has stopped reading,
+    /// and the test would measure the flooder's CPU rather than what the node pays for the flood.
     /// </summary>
     private sealed class Flooder(RealtimeServer server)
     {
+        private const int BatchFrames = 100;
+
         private volatile bool _stopped;
 
         public volatile bool Active;
@@ -184,7 +191,7 @@ public sealed class AbuseTests(ITestOutputHelper output)
             var ping = Encoding.UTF8.GetBytes("""{"id":1,"type":"ping"}""");
             var key = RawFrames.NewMaskKey();
             byte[] frame = [.. RawFrames.Header(RawFrame.Text, (ulong)ping.Length, fin: true, key), .. RawFrames.Mask(ping, key)];
-            var batch = Enumerable.Repeat(frame, 500).SelectMany(f => f).ToArray();
+            var batch = Enumerable.Repeat(frame, BatchFrames).SelectMany(f => f).ToArray();
             for (var i = 0; !_stopped; i++)
             {
                 if (!Active)
@@ -197,43 +204,44 @@ public sealed class AbuseTests(ITestOutputHelper output)
                 var told = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                 var ending = RawFrames.ReadUntilClosedAsync(raw, TimeSpan.FromSeconds(15), onCloseFrame: told.SetResult);
                 long sent = 0;
+                Task write = Task.CompletedTask;
                 try
                 {
                     // It stops when told (the close frame), as a WebSocket library would, and moves on to
-                    // its next connection at once, leaving the server to end this one.
-                    while (!told.Task.IsCompleted)
+                    // its next connection at once, leaving the server to end this one. The server stops
+                    // reading once it has closed, so the write in flight is left behind, not awaited:
+                    // waiting on it would idle the flooder until the server drops the connection.
+                    while (!told.Task.IsCompleted && !ending.IsCompleted)
                     {
-                        await raw.Stream.WriteAsync(batch);
-                        sent += 500;
-                    }
+                        write = raw.Stream.WriteAsync(batch).AsTask();
+                        if (await Task.WhenAny(write, told.Task, ending) != write)
+                        {
+                            break;
+                        }
 
-                    raw.Stream.Socket.Shutdown(System.Net.Sockets.SocketShutdown.Send);
+                        await write;
+                        sent += BatchFrames;
+                        await Task.Delay(10); // BatchFrames per 10 ms
+                    }
                 }
                 catch (IOException)
                 {
                 }
 
-                await Task.WhenAny(told.Task, ending);
-                floods.Add(FinishAsync(raw, ending, sent));
+                floods.Add(FinishAsync(raw, ending, write, sent));
             }
 
             return [.. await Task.WhenAll(floods)];
         }
 
-        private static async Task<Flood> FinishAsync(RawWebSocket raw, Task<RawEnding> ending, long sent)
+        private static async Task<Flood> FinishAsync(RawWebSocket raw, Task<RawEnding> ending, Task write, long sent)
         {
             await using (raw)
             {
                 var end = await ending;
+                await write.ContinueWith(_ => { }, TaskScheduler.Default); // the abandoned write fails once the server drops the connection
                 return new Flood(end.CloseCode, sent, end.FramesBefore.Count(f => f.TextPayload.Contains("rate_limited", StringComparison.Ordinal)));
             }
         }
-    }
-
-    private static long ManagedHeap()
-    {
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        return GC.GetTotalMemory(forceFullCollection: true);
     }
 }
