@@ -161,18 +161,42 @@ test('subscribe() while reconnecting waits for the connection', async () => {
   assert.deepEqual(result.messages, []);
 });
 
-test('reconnect attempts back off exponentially with jitter, up to the maximum', async () => {
+test('reconnect attempts back off exponentially with jitter, up to the maximum, and start over once connected', async (t) => {
+  // Math.random is pinned, so each wait is known: half the ceiling plus random × half the ceiling,
+  // the ceiling doubling from minReconnectDelay up to maxReconnectDelay.
+  const random = t.mock.method(Math, 'random', () => 0);
+  const ceilings = [40, 80, 160, 320, 320];
   proxy.cut();
-  const c = client('bo', { minReconnectDelay: 40, maxReconnectDelay: 320 });
+  try {
+    for (const r of [0, 0.5, 0.999]) {
+      random.mock.mockImplementation(() => r);
+      const c = client(`bo-${r}`, { minReconnectDelay: 40, maxReconnectDelay: 320 });
+      const delays = [];
+      c.on('close', (e) => e.reconnect && delays.push(e.delay));
+      c.connect().catch(() => {});
+      await waitFor(() => delays.length >= ceilings.length, { message: `${ceilings.length} refused attempts` });
+      c.close();
+      assert.deepEqual(delays.slice(0, ceilings.length), ceilings.map((ceiling) => Math.round(ceiling / 2 + (r * ceiling) / 2)), `random() = ${r}`);
+    }
+  } finally {
+    proxy.resume();
+  }
+
+  // A connection that succeeds starts the backoff over.
+  random.mock.mockImplementation(() => 0);
+  const c = client('bo-again', { minReconnectDelay: 40, maxReconnectDelay: 320 });
+  await c.connect();
   const delays = [];
-  c.on('close', (e) => e.reconnect && delays.push(e.delay));
-  const connecting = c.connect();
-  await waitFor(() => delays.length >= 6, { message: '6 refused attempts' });
+  c.on('close', (e) => delays.push(e.delay));
+  proxy.cut();
+  await waitFor(() => delays.length >= 3, { message: '3 refused attempts' });
   proxy.resume();
-  await connecting;
-  const ceilings = [40, 80, 160, 320, 320, 320];
-  ceilings.forEach((ceiling, i) => assert.ok(delays[i] >= ceiling / 2 && delays[i] <= ceiling, `delay ${i} = ${delays[i]}, expected ${ceiling / 2}..${ceiling}`));
-  assert.ok(new Set(delays.slice(3)).size > 1 || delays.length > 6, 'jittered');
+  await waitFor(() => c.state === 'connected', { message: 'the reconnect' });
+  assert.deepEqual(delays.slice(0, 3), [20, 40, 80]);
+  const close = nextEvent(c, 'close');
+  proxy.cut();
+  assert.equal((await close).delay, 20);
+  proxy.resume();
 });
 
 test('close() while reconnecting stops the attempts', async () => {
