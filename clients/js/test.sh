@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Tests of the JS client and the demo page against a real node: installs what they need (npm packages,
-# Debian's chromium), builds src/Api in Release, and runs node's test runner over test/*.test.js.
+# Debian's chromium), type-checks test/types-check.ts against src/realtime.d.ts, builds src/Api in Release,
+# and runs node's test runner over test/*.test.js.
 # Usage: clients/js/test.sh [extra node --test arguments, e.g. --test-name-pattern=recover]
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -21,5 +22,7 @@ fi
 cd "$here"
 # playwright-core never downloads a browser; the tests drive /usr/bin/chromium.
 npm ci --no-audit --no-fund --loglevel=error
+# The declarations: a file that uses every method and event, compiled in strict mode (no output).
+npx --no-install tsc --noEmit --strict --target es2022 --module nodenext --lib es2022,dom test/types-check.ts
 dotnet build "$root/src/Api" -c Release -nologo -v quiet -clp:ErrorsOnly
 node --test --test-concurrency=1 "$@" test/*.test.js
