@@ -1,5 +1,6 @@
 // Every call of the client against a real node: connect, subscribe, publish, history, presence,
-// join/leave, direct messages, notifications, ping, errors, timeouts and close().
+// join/leave, direct messages, notifications, ping, request, on/off, errors, timeouts and close().
+// A fake socket stands in where a real node cannot be made to do it (no reply, repeats, an eviction).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import WebSocket from 'ws';
@@ -10,7 +11,8 @@ import { TestServer, mintToken, nextEvent, sleep, waitFor } from './helpers/serv
 let server;
 const clients = [];
 
-before(async () => { server = await TestServer.start(); });
+// team:* channels need a token whose `channels` claim grants them (SPEC §6, Restricted).
+before(async () => { server = await TestServer.start({ Realtime__Namespaces__team__Restricted: 'true' }); });
 after(async () => {
   clients.forEach((c) => c.close());
   await server?.stop();
@@ -67,6 +69,44 @@ describe('connecting', () => {
     const reply = c.ping();
     await connecting;
     assert.deepEqual(await reply, {});
+  });
+
+  test('a getToken that throws is reported as an error event, and connect() goes on with the next attempt', async () => {
+    let calls = 0;
+    const getToken = () => {
+      if (++calls === 1) throw new Error('token service down');
+      return mintToken('gina');
+    };
+    const c = client('ignored', { token: undefined, getToken });
+    const error = nextEvent(c, 'error');
+    const close = nextEvent(c, 'close');
+    assert.equal((await c.connect()).user, 'gina');
+    assert.equal((await error).message, 'token service down');
+    const { code, reason, reconnect } = await close;
+    assert.deepEqual({ code, reason, reconnect }, { code: 0, reason: 'getToken failed', reconnect: true });
+    assert.equal(calls, 2);
+  });
+
+  test('connectTimeout: a socket whose connect gets no reply is dropped (close 4000) and replaced (fake server)', { timeout: 5_000 }, async () => {
+    FakeSocket.reset();
+    const sockets = [];
+    FakeSocket.onCommand = (socket, command) => {
+      if (command.type !== 'connect') return;
+      sockets.push(socket);
+      if (sockets.length > 1) socket.reply(command.id, { client: 'c', user: 'u', node: 'n' }); // the first socket never answers
+    };
+    const c = new RealtimeClient('ws://fake/ws', {
+      WebSocket: FakeSocket, token: 't', connectTimeout: 150, minReconnectDelay: 10, maxReconnectDelay: 10, trackUnread: false, pingInterval: 0,
+    });
+    const close = nextEvent(c, 'close');
+    const started = Date.now();
+    assert.deepEqual(await c.connect(), { client: 'c', user: 'u', node: 'n' });
+    assert.ok(Date.now() - started >= 150, 'the first socket was given connectTimeout ms');
+    const { code, reason, reconnect } = await close;
+    assert.deepEqual({ code, reason, reconnect }, { code: 4000, reason: 'connect timed out', reconnect: true });
+    assert.equal(sockets.length, 2);
+    assert.equal(sockets[0].readyState, 3, 'the silent socket was closed');
+    c.close();
   });
 
   test('the constructor needs a WebSocket and a token', () => {
@@ -186,6 +226,30 @@ describe('channels', () => {
   });
 });
 
+describe('listeners', () => {
+  test('off() removes a listener, and so does the function on() returns: neither fires again, the others do', async () => {
+    const c = await connected('fickle');
+    await c.subscribe('chat:off');
+    const [removedByOff, removedByReturn, kept] = [[], [], []];
+    const listener = (m) => removedByOff.push(m.data.n);
+    c.on('message', listener);
+    const remove = c.on('message', (m) => removedByReturn.push(m.data.n));
+    c.on('message', (m) => kept.push(m.data.n));
+    await c.publish('chat:off', { n: 1 });
+    await waitFor(() => kept.length === 1, { message: 'the first message' });
+
+    c.off('message', listener);
+    remove();
+    c.off('direct', listener); // a listener that was never added: nothing happens
+    await c.publish('chat:off', { n: 2 });
+    await c.publish('chat:off', { n: 3 });
+    await waitFor(() => kept.length === 3, { message: 'the later messages' });
+    assert.deepEqual(kept, [1, 2, 3]);
+    assert.deepEqual(removedByOff, [1]);
+    assert.deepEqual(removedByReturn, [1]);
+  });
+});
+
 describe('users', () => {
   test('send delivers a direct message to every socket of the user', async () => {
     const alice = await connected('alice');
@@ -234,6 +298,24 @@ describe('users', () => {
 });
 
 describe('requests and close', () => {
+  test('request(type, fields) sends any command and resolves with its result', async () => {
+    const c = await connected('generic', { token: mintToken('generic', { channels: ['team:7'] }) });
+    const published = await c.request('publish', { channel: 'chat:generic', data: { text: 'raw' } });
+    assert.deepEqual(Object.keys(published).sort(), ['epoch', 'offset']);
+    const page = await c.request('history', { channel: 'chat:generic', limit: 5 });
+    assert.deepEqual(page.messages.map((m) => [m.offset, m.from, m.data.text]), [[published.offset, 'generic', 'raw']]);
+    assert.equal((await c.request('subscribe', { channel: 'team:7' })).channel, 'team:7', 'the token grants team:7');
+    assert.deepEqual(await c.request('ping'), {}, 'fields may be left out');
+  });
+
+  test('request() rejects an error reply with a RealtimeError carrying the code and message', async () => {
+    const c = await connected('generic-errors'); // no channels claim: team:* is forbidden
+    await assert.rejects(c.request('frobnicate', { x: 1 }), (e) => e instanceof RealtimeError && e.code === 'bad_request' && /frobnicate/.test(e.message));
+    await assert.rejects(c.request('presence', { channel: 'bad channel!' }), (e) => e instanceof RealtimeError && e.code === 'bad_request');
+    await assert.rejects(c.request('subscribe', { channel: 'team:7' }), (e) => e instanceof RealtimeError && e.code === 'forbidden' && /team:7/.test(e.message));
+    assert.deepEqual(await c.request('ping', {}), {}, 'the connection stays usable');
+  });
+
   test('ping answers {}', async () => {
     assert.deepEqual(await (await connected('pinger')).ping(), {});
   });
@@ -258,6 +340,34 @@ describe('requests and close', () => {
     FakeSocket.onCommand = (socket, command) => command.type === 'connect' && socket.reply(command.id, { client: 'c', user: 'u', node: 'n' });
     await c.connect();
     await assert.rejects(c.publish('chat:x', 1), (e) => e instanceof RealtimeError && e.code === 'timeout');
+    c.close();
+  });
+
+  test('an unsubscribed push ends the subscription: the event fires, its messages stop, and it can be subscribed again (fake server)', async () => {
+    // A real node sends it only when a channel cannot refill a gap in its deliveries (an engine failure).
+    FakeSocket.reset();
+    const subscribes = [];
+    FakeSocket.onCommand = (socket, command) => {
+      if (command.type === 'connect') socket.reply(command.id, { client: 'c', user: 'u', node: 'n' });
+      if (command.type === 'subscribe') {
+        subscribes.push(command);
+        socket.reply(command.id, { channel: 'chat:evict', epoch: 'e1', offset: 3, recovered: true, messages: [] });
+      }
+    };
+    const c = new RealtimeClient('ws://fake/ws', { WebSocket: FakeSocket, token: 't', trackUnread: false, pingInterval: 0 });
+    await c.connect();
+    const got = [];
+    await c.subscribe('chat:evict', { onMessage: (m) => got.push(m.offset) });
+    const unsubscribed = nextEvent(c, 'unsubscribed');
+    const push = { type: 'unsubscribed', channel: 'chat:evict', reason: 'messages were lost from history' };
+    FakeSocket.last.push(push);
+    assert.deepEqual(await unsubscribed, push);
+    FakeSocket.last.push({ type: 'message', channel: 'chat:evict', epoch: 'e1', offset: 4, from: null, data: {}, ts: '' });
+    await sleep(10);
+    assert.deepEqual(got, [], 'no delivery after the subscription ended');
+    assert.equal(c.position('chat:evict'), null);
+    assert.equal((await c.subscribe('chat:evict')).channel, 'chat:evict', 'not refused as a second subscription');
+    assert.equal(subscribes.length, 2);
     c.close();
   });
 

@@ -1,9 +1,10 @@
 // Connections that end: a dropped socket (recovery with no gap and no repeat), a server restart
-// (recovered:false), a disconnect by the backend (4003, no reconnect), expiring tokens (4001).
+// (recovered:false), a disconnect by the backend (4003, no reconnect), expiring tokens (4001), a
+// resubscription the new token no longer allows.
 import assert from 'node:assert/strict';
 import { after, afterEach, before, test } from 'node:test';
 import WebSocket from 'ws';
-import { RealtimeClient } from '../src/realtime.js';
+import { RealtimeClient, RealtimeError } from '../src/realtime.js';
 import { TcpProxy, TestServer, mintToken, nextEvent, sleep, waitFor } from './helpers/server.js';
 
 let server;
@@ -11,7 +12,7 @@ let proxy;
 const clients = [];
 
 before(async () => {
-  server = await TestServer.start();
+  server = await TestServer.start({ Realtime__Namespaces__team__Restricted: 'true' });
   proxy = await new TcpProxy(server.port).start();
 });
 afterEach(() => clients.splice(0).forEach((c) => c.close()));
@@ -56,6 +57,61 @@ test('after a dropped socket the client resubscribes from its last message: the 
   assert.deepEqual(got.map((m) => m.offset), Array.from({ length: 56 }, (_, i) => i + 1));
   assert.notEqual(c.info.client, firstClient, 'a new socket');
   assert.deepEqual(states, ['connecting', 'connected', 'reconnecting', 'connected']);
+});
+
+test('after a reconnect, connected says reconnected:true, and onSubscribed and subscribed say resubscribed:true', async () => {
+  const c = client('otto');
+  const connected = [];
+  c.on('connected', (e) => connected.push(e));
+  const [handled, emitted] = [[], []];
+  c.on('subscribed', (e) => emitted.push(e));
+  await c.connect();
+  await c.subscribe('chat:again', { onSubscribed: (e) => handled.push(e) });
+  await publish('chat:again', { n: 1 });
+  await waitFor(() => c.position('chat:again')?.offset === 1, { message: 'the first message' });
+
+  proxy.cut();
+  await waitFor(() => c.state === 'reconnecting', { message: 'reconnecting' });
+  await publish('chat:again', { n: 2 });
+  proxy.resume();
+  await waitFor(() => handled.length === 2, { message: 'the resubscription' });
+
+  assert.deepEqual(connected.map((e) => e.reconnected), [false, true]);
+  assert.deepEqual(Object.keys(connected[1]).sort(), ['client', 'node', 'reconnected', 'user']);
+  assert.equal(connected[1].user, 'otto');
+  assert.equal(connected[1].client, c.info.client);
+  assert.notEqual(connected[1].client, connected[0].client, 'a new socket');
+  const { epoch } = handled[0];
+  assert.deepEqual(handled, [
+    { channel: 'chat:again', epoch, offset: 0, recovered: true, resubscribed: false },
+    { channel: 'chat:again', epoch, offset: 2, recovered: true, resubscribed: true },
+  ]);
+  assert.deepEqual(emitted, handled, 'the handler and the event see the same');
+});
+
+test('a resubscription the new token does not allow ends that subscription: unsubscribed and error events', async () => {
+  // The first token grants team:7 and expires; the one getToken gives after the 4001 does not grant it.
+  const tokens = [mintToken('nell', { seconds: 1.5, channels: ['team:7'] })];
+  const getToken = () => tokens.shift() ?? mintToken('nell');
+  const c = client('nell', { token: undefined, getToken, refreshToken: false });
+  await c.connect();
+  const handled = [];
+  await c.subscribe('team:7', { onSubscribed: (e) => handled.push(e) });
+  await c.subscribe('chat:kept');
+  const unsubscribed = nextEvent(c, 'unsubscribed', () => true, 8_000);
+  const error = nextEvent(c, 'error', () => true, 8_000);
+  const kept = nextEvent(c, 'subscribed', (e) => e.channel === 'chat:kept' && e.resubscribed, 8_000);
+
+  const { type, channel, reason } = await unsubscribed;
+  assert.deepEqual([type, channel], ['unsubscribed', 'team:7']);
+  assert.match(reason, /does not allow/);
+  const e = await error;
+  assert.ok(e instanceof RealtimeError);
+  assert.deepEqual([e.code, e.channel], ['forbidden', 'team:7']);
+  await kept;
+  assert.equal(c.state, 'connected');
+  assert.equal(c.position('team:7'), null, 'the subscription is gone');
+  assert.equal(handled.length, 1, 'onSubscribed is not called for the refused resubscription');
 });
 
 test('requests in flight when the socket drops reject with disconnected; later ones wait for the reconnect', async () => {
@@ -105,18 +161,42 @@ test('subscribe() while reconnecting waits for the connection', async () => {
   assert.deepEqual(result.messages, []);
 });
 
-test('reconnect attempts back off exponentially with jitter, up to the maximum', async () => {
+test('reconnect attempts back off exponentially with jitter, up to the maximum, and start over once connected', async (t) => {
+  // Math.random is pinned, so each wait is known: half the ceiling plus random × half the ceiling,
+  // the ceiling doubling from minReconnectDelay up to maxReconnectDelay.
+  const random = t.mock.method(Math, 'random', () => 0);
+  const ceilings = [40, 80, 160, 320, 320];
   proxy.cut();
-  const c = client('bo', { minReconnectDelay: 40, maxReconnectDelay: 320 });
+  try {
+    for (const r of [0, 0.5, 0.999]) {
+      random.mock.mockImplementation(() => r);
+      const c = client(`bo-${r}`, { minReconnectDelay: 40, maxReconnectDelay: 320 });
+      const delays = [];
+      c.on('close', (e) => e.reconnect && delays.push(e.delay));
+      c.connect().catch(() => {});
+      await waitFor(() => delays.length >= ceilings.length, { message: `${ceilings.length} refused attempts` });
+      c.close();
+      assert.deepEqual(delays.slice(0, ceilings.length), ceilings.map((ceiling) => Math.round(ceiling / 2 + (r * ceiling) / 2)), `random() = ${r}`);
+    }
+  } finally {
+    proxy.resume();
+  }
+
+  // A connection that succeeds starts the backoff over.
+  random.mock.mockImplementation(() => 0);
+  const c = client('bo-again', { minReconnectDelay: 40, maxReconnectDelay: 320 });
+  await c.connect();
   const delays = [];
-  c.on('close', (e) => e.reconnect && delays.push(e.delay));
-  const connecting = c.connect();
-  await waitFor(() => delays.length >= 6, { message: '6 refused attempts' });
+  c.on('close', (e) => delays.push(e.delay));
+  proxy.cut();
+  await waitFor(() => delays.length >= 3, { message: '3 refused attempts' });
   proxy.resume();
-  await connecting;
-  const ceilings = [40, 80, 160, 320, 320, 320];
-  ceilings.forEach((ceiling, i) => assert.ok(delays[i] >= ceiling / 2 && delays[i] <= ceiling, `delay ${i} = ${delays[i]}, expected ${ceiling / 2}..${ceiling}`));
-  assert.ok(new Set(delays.slice(3)).size > 1 || delays.length > 6, 'jittered');
+  await waitFor(() => c.state === 'connected', { message: 'the reconnect' });
+  assert.deepEqual(delays.slice(0, 3), [20, 40, 80]);
+  const close = nextEvent(c, 'close');
+  proxy.cut();
+  assert.equal((await close).delay, 20);
+  proxy.resume();
 });
 
 test('close() while reconnecting stops the attempts', async () => {

@@ -20,19 +20,21 @@ export async function freePort() {
   return port;
 }
 
-/** One node. stop() and start() again on the same port simulate a restart (the memory engine starts empty). */
+/** One node. stop() and start() again on the same port simulate a restart (the memory engine starts empty).
+ *  `settings` are extra environment variables, such as Realtime__Namespaces__team__Restricted. */
 export class TestServer {
   #process = null;
   #output = [];
 
-  constructor(port) {
+  constructor(port, settings = {}) {
     this.port = port;
+    this.settings = settings;
     this.url = `http://127.0.0.1:${port}`;
     this.wsUrl = `ws://127.0.0.1:${port}/ws`;
   }
 
-  static async start() {
-    const server = new TestServer(await freePort());
+  static async start(settings) {
+    const server = new TestServer(await freePort(), settings);
     await server.start();
     return server;
   }
@@ -52,6 +54,7 @@ export class TestServer {
         Realtime__NodeId: `js-tests-${this.port}`,
         Realtime__Limits__CloseTimeout: '00:00:01',
         Logging__LogLevel__Default: 'Warning',
+        ...this.settings,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
