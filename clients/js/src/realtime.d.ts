@@ -138,7 +138,7 @@ export interface RealtimeEvents {
   state: ConnectionState;
   connected: ConnectInfo & { reconnected: boolean };
   subscribed: SubscribedEvent;
-  unsubscribed: { type: 'unsubscribed'; channel: string; reason: string };
+  unsubscribed: { type: 'unsubscribed'; channel: string; reason: string; since: Position | null };
   message: Message;
   join: PresenceChange;
   leave: PresenceChange;

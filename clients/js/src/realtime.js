@@ -309,15 +309,16 @@ export class RealtimeClient {
       case 'notification': this.#setUnread(this.unread + 1); return this.#emit('notification', frame);
       case 'direct': return this.#emit('direct', frame);
       case 'unsubscribed':
+        // The server ends a subscription it can no longer deliver in order; `since` is where the app
+        // left off, so subscribe(channel, { since }) gets exactly what it missed, or recovered:false.
         if (sub) this.#channels.delete(frame.channel);
-        return this.#emit('unsubscribed', frame);
+        return this.#emit('unsubscribed', { ...frame, since: sub ? since(sub) : null });
       case 'disconnect': this.#farewell = frame; return this.#emit('disconnect', frame);
     }
   }
 
   #sendSubscribe(ws, sub) {
-    const since = sub.epoch != null ? { epoch: sub.epoch, offset: sub.offset } : undefined;
-    this.#call(ws, 'subscribe', { channel: sub.channel, since }).then((result) => {
+    this.#call(ws, 'subscribe', { channel: sub.channel, since: since(sub) ?? undefined }).then((result) => {
       if (this.#channels.get(sub.channel) !== sub) return;
       for (const message of result.messages) this.#deliver(sub, message);
       // Live messages follow from the reply's offset, whether or not the gap could be filled.
@@ -331,7 +332,7 @@ export class RealtimeClient {
       if (error.code === 'disconnected' || this.#channels.get(sub.channel) !== sub) return; // retried on reconnect
       this.#channels.delete(sub.channel);
       this.#settle(sub, null, error);
-      this.#emit('unsubscribed', { type: 'unsubscribed', channel: sub.channel, reason: error.message });
+      this.#emit('unsubscribed', { type: 'unsubscribed', channel: sub.channel, reason: error.message, since: since(sub) });
       if (sub.confirmed) this.#emit('error', Object.assign(error, { channel: sub.channel }));
     });
   }
@@ -388,6 +389,11 @@ export class RealtimeClient {
 
 // Calls an app's listener. Its exception is rethrown outside the client, so it is reported and the
 // client's own state stays consistent.
+// The position a subscription has reached, as a subscribe's `since`; null before its first reply.
+function since(sub) {
+  return sub.epoch != null ? { epoch: sub.epoch, offset: sub.offset } : null;
+}
+
 function safely(listener, payload) {
   try {
     listener?.(payload);

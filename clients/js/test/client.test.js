@@ -361,13 +361,14 @@ describe('requests and close', () => {
     const unsubscribed = nextEvent(c, 'unsubscribed');
     const push = { type: 'unsubscribed', channel: 'chat:evict', reason: 'messages were lost from history' };
     FakeSocket.last.push(push);
-    assert.deepEqual(await unsubscribed, push);
+    assert.deepEqual(await unsubscribed, { ...push, since: { epoch: 'e1', offset: 3 } }, 'says where the app left off');
     FakeSocket.last.push({ type: 'message', channel: 'chat:evict', epoch: 'e1', offset: 4, from: null, data: {}, ts: '' });
     await sleep(10);
     assert.deepEqual(got, [], 'no delivery after the subscription ended');
     assert.equal(c.position('chat:evict'), null);
-    assert.equal((await c.subscribe('chat:evict')).channel, 'chat:evict', 'not refused as a second subscription');
+    assert.equal((await c.subscribe('chat:evict', { since: { epoch: 'e1', offset: 3 } })).channel, 'chat:evict', 'not refused as a second subscription');
     assert.equal(subscribes.length, 2);
+    assert.deepEqual(subscribes[1].since, { epoch: 'e1', offset: 3 });
     c.close();
   });
 
