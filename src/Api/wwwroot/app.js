@@ -117,6 +117,19 @@ function listen(c) {
       recovery = null;
     }
   });
+  c.on('unsubscribed', ({ channel, since }) => {
+    // The node ended the room's subscription (it could not deliver it in order): pick up where the
+    // room left off. A refused rejoin also ends in this event, so only one attempt is made.
+    const room = rooms.get(channel);
+    if (!room || room.rejoining) return;
+    room.rejoining = true;
+    client.subscribe(channel, since ? { since } : {}).then(({ recovered }) => {
+      room.rejoining = false;
+      if (!recovered) reloadRoom(room);
+    }, (error) => {
+      if (room.channel === current) notice(`Left ${roomLabel(channel)}: ${error.message}`);
+    });
+  });
   c.on('message', (message) => {
     const room = rooms.get(message.channel);
     if (room) addMessage(room, message);
