@@ -21,6 +21,7 @@ public sealed class RestApiTests
         (HttpMethod.Post, "/api/notifications", """{"users":["alice"],"data":1}"""),
         (HttpMethod.Post, "/api/users/alice/messages", """{"data":1}"""),
         (HttpMethod.Get, "/api/users/alice/notifications", null),
+        (HttpMethod.Post, "/api/users/alice/notifications/read", """{"ids":["n1"]}"""),
         (HttpMethod.Post, "/api/users/alice/disconnect", "{}"),
         (HttpMethod.Get, "/api/info", null),
     ];
@@ -109,6 +110,40 @@ public sealed class RestApiTests
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         await AssertProblemAsync(response, 400);
         Assert.Equal(0, (await GetJsonAsync(server, "/api/channels/chat:a/history")).GetProperty("offset").GetInt64());
+    }
+
+    /// <summary>Bodies the mark-read route must refuse: no ids, an empty list, not an array, ids that are not
+    /// 1 to 200 characters of text, and more ids than the socket's <c>read</c> takes.</summary>
+    public static TheoryData<string, string> BadReadRequests => new()
+    {
+        { "/api/users/alice/notifications/read", "{}" },
+        { "/api/users/alice/notifications/read", """{"ids":null}""" },
+        { "/api/users/alice/notifications/read", """{"ids":[]}""" },
+        { "/api/users/alice/notifications/read", """{"ids":"n1"}""" },
+        { "/api/users/alice/notifications/read", """{"ids":{"0":"n1"}}""" },
+        { "/api/users/alice/notifications/read", """{"ids":[1,2]}""" },
+        { "/api/users/alice/notifications/read", """{"ids":[null]}""" },
+        { "/api/users/alice/notifications/read", """{"ids":[""]}""" },
+        { "/api/users/alice/notifications/read", $$"""{"ids":["{{new string('x', 201)}}"]}""" },
+        { "/api/users/alice/notifications/read", $$"""{"ids":[{{string.Join(",", Enumerable.Repeat("\"n1\"", 1001))}}]}""" },
+        { "/api/users/alice/notifications/read", "[]" },
+        { "/api/users/alice/notifications/read", "{not json" },
+        { $"/api/users/{new string('u', 201)}/notifications/read", """{"ids":["n1"]}""" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadReadRequests))]
+    public async Task A_bad_mark_read_body_or_user_is_400_problem_details_and_marks_nothing_read(string path, string body)
+    {
+        await using var server = await RealtimeServer.StartAsync();
+        var id = (await server.PostAsync<JsonElement>("/api/users/alice/notifications", new { data = 1 })).GetProperty("id").GetString();
+        var withTheRealId = body.Replace("n1", id, StringComparison.Ordinal);
+
+        using var response = await server.Http.PostAsync(path, new StringContent(withTheRealId, Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        await AssertProblemAsync(response, 400);
+        Assert.Equal(1, (await GetJsonAsync(server, "/api/users/alice/notifications")).GetProperty("unread").GetInt32());
     }
 
     [Fact]
@@ -383,6 +418,7 @@ public sealed class RestApiTests
         Assert.Contains("/api/channels/{channel}/messages", paths);
         Assert.Contains("/api/broadcast", paths);
         Assert.Contains("/api/users/{user}/notifications", paths);
+        Assert.Contains("/api/users/{user}/notifications/read", paths);
         Assert.DoesNotContain("/ws", paths);
     }
 
