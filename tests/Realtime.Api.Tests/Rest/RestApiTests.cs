@@ -371,7 +371,12 @@ public sealed class RestApiTests
     [Fact]
     public async Task Metrics_are_prometheus_text_whose_counters_move_with_traffic()
     {
-        await using var server = await RealtimeServer.StartAsync();
+        // One command a second after a burst of ten: a quick run of pings is sure to go over it.
+        await using var server = await RealtimeServer.StartAsync(new Dictionary<string, string?>
+        {
+            ["Realtime:Limits:CommandsPerSecond"] = "1",
+            ["Realtime:Limits:CommandBurst"] = "10",
+        });
         using var http = new HttpClient { BaseAddress = server.BaseUri };
         using var first = await http.GetAsync("/metrics");
         Assert.Equal(HttpStatusCode.OK, first.StatusCode);
@@ -383,15 +388,26 @@ public sealed class RestApiTests
         Assert.Equal(0, Sample(before, "realtime_connections"));
 
         await using var alice = await server.ConnectAsync("alice");
+        await using var bob = await server.ConnectAsync("bob");
         await alice.CallAsync(new { type = "ping" });
         await alice.CallAsync(new { type = "ping" });
         await alice.CallAsync(new { type = "subscribe", channel = "chat:lobby" });
+        await bob.CallAsync(new { type = "subscribe", channel = "chat:lobby" });
         await alice.CallAsync(new { type = "publish", channel = "chat:lobby", data = 1 });
         await alice.NextPushAsync("message");
+        await bob.NextPushAsync("message");
+
+        // Twelve pings at once from a third socket: ten fit the burst, the rest are refused.
+        await using var mallory = await server.ConnectAsync("mallory");
+        var pings = await Task.WhenAll(Enumerable.Range(0, 12).Select(_ => mallory.RequestAsync(new { type = "ping" })));
+        var refused = pings.Count(p => p.TryGetProperty("error", out var e) && e.GetProperty("code").GetString() == "rate_limited");
+        Assert.InRange(refused, 1, 2);
 
         var after = await http.GetStringAsync("/metrics");
-        Assert.Equal(1, Sample(after, "realtime_connections"));
-        Assert.Equal(1, Sample(after, "realtime_subscriptions"));
+        Assert.Equal(3, Sample(after, "realtime_connections"));
+        Assert.Equal(2, Sample(after, "realtime_subscriptions"));
+        Assert.Equal(Sample(before, "realtime_deliveries_total") + 2, Sample(after, "realtime_deliveries_total"));
+        Assert.Equal(Sample(before, "realtime_rate_limited_commands_total") + refused, Sample(after, "realtime_rate_limited_commands_total"));
         Assert.True(Sample(after, "realtime_frames_in_total") >= Sample(before, "realtime_frames_in_total") + 4);
         Assert.True(Sample(after, "realtime_frames_out_total") >= Sample(before, "realtime_frames_out_total") + 5);
         Assert.Equal(Sample(before, "realtime_publish_latency_seconds_count") + 1, Sample(after, "realtime_publish_latency_seconds_count"));
