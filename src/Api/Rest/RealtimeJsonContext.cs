@@ -18,6 +18,8 @@ namespace Realtime.Api.Rest;
 [JsonSerializable(typeof(NotifyManyResponse))]
 [JsonSerializable(typeof(DirectRequest))]
 [JsonSerializable(typeof(NotificationsResponse))]
+[JsonSerializable(typeof(MarkReadRequest))]
+[JsonSerializable(typeof(MarkReadResponse))]
 [JsonSerializable(typeof(DisconnectRequest))]
 [JsonSerializable(typeof(InfoResponse))]
 [JsonSerializable(typeof(DevTokenRequest))]

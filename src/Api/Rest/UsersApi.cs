@@ -7,10 +7,12 @@ using static Realtime.Api.Rest.Problems;
 
 namespace Realtime.Api.Rest;
 
-/// <summary>Server-to-server user endpoints: notifications, direct pushes, inbox, disconnect.</summary>
+/// <summary>Server-to-server user endpoints: notifications, direct pushes, inbox (list and mark read), disconnect.</summary>
 internal static class UsersApi
 {
     private const int MaxUsers = 1000;
+    private const int MaxIds = 1000; // as many as the socket's read command takes
+    private const int MaxIdLength = 200;
 
     public static RouteGroupBuilder MapUsersApi(this RouteGroupBuilder api)
     {
@@ -18,6 +20,7 @@ internal static class UsersApi
         api.MapPost("/notifications", NotifyManyAsync);
         api.MapPost("/users/{user}/messages", SendAsync);
         api.MapGet("/users/{user}/notifications", ListAsync);
+        api.MapPost("/users/{user}/notifications/read", ReadAsync);
         api.MapPost("/users/{user}/disconnect", DisconnectAsync);
         return api;
     }
@@ -80,6 +83,22 @@ internal static class UsersApi
         var page = await grains.GetGrain<IUserGrain>(user).NotificationsAsync(unread ?? false, Math.Min(limit ?? 50, 1000));
         return TypedResults.Ok(new NotificationsResponse(
             page.Items.Select(e => new NotificationDto(e.Id, new RawJson(e.Data), e.Timestamp.UtcDateTime, e.Read)).ToArray(), page.Unread));
+    }
+
+    private static async Task<Results<Ok<MarkReadResponse>, ProblemHttpResult>> ReadAsync(string user, MarkReadRequest? body, IGrainFactory grains)
+    {
+        if (Invalid(user) is { } problem)
+        {
+            return problem;
+        }
+
+        if (body?.Ids is not { Count: > 0 and <= MaxIds } ids || ids.Any(id => id is not { Length: > 0 and <= MaxIdLength }))
+        {
+            return BadRequest($"the body needs 'ids' (1 to {MaxIds} notification ids of 1 to {MaxIdLength} characters)");
+        }
+
+        var unread = await grains.GetGrain<IUserGrain>(user).ReadAsync(ids.OfType<string>().ToArray());
+        return TypedResults.Ok(new MarkReadResponse(unread));
     }
 
     private static async Task<Results<Accepted, ProblemHttpResult>> DisconnectAsync(string user, DisconnectRequest? body, IGrainFactory grains)

@@ -201,6 +201,11 @@ internal sealed partial class Session
 
     private async Task<byte[]?> UnsubscribeAsync(ClientCommand command)
     {
+        if (ValidateChannel(command) is { } invalid)
+        {
+            return invalid;
+        }
+
         if (!_subscriptions.Remove(command.Channel!, out var subscription))
         {
             return ServerFrames.Error(command.Id, ErrorCodes.NotFound, $"not subscribed to '{command.Channel}'");

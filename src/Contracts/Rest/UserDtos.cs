@@ -16,4 +16,8 @@ public sealed record NotificationDto(string Id, RawJson Data, DateTime Ts, bool 
 
 public sealed record NotificationsResponse(IReadOnlyList<NotificationDto> Items, int Unread);
 
+public sealed record MarkReadRequest(IReadOnlyList<string?>? Ids);
+
+public sealed record MarkReadResponse(int Unread);
+
 public sealed record DisconnectRequest(string? Reason);

@@ -1,3 +1,6 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Realtime.Api.Tests.Infrastructure;
 using Realtime.Silo.Engines;
@@ -63,6 +66,85 @@ public sealed class ChatTests
         Assert.Equal(bobClient, leave.GetProperty("client").GetString());
         presence = await alice.CallAsync(new { type = "presence", channel = "chat:room" });
         Assert.Equal(1, presence.GetProperty("users").GetInt32());
+    }
+
+    [Fact]
+    public async Task A_client_not_subscribed_to_a_channel_gets_none_of_its_messages_joins_or_leaves()
+    {
+        await using var server = await RealtimeServer.StartAsync();
+        await using var alice = await server.ConnectAsync("alice");
+        await using var bob = await server.ConnectAsync("bob");
+        await using var eve = await server.ConnectAsync("eve");
+        await eve.CallAsync(new { type = "subscribe", channel = "chat:elsewhere" });
+        await alice.CallAsync(new { type = "subscribe", channel = "chat:private" });
+
+        await bob.CallAsync(new { type = "subscribe", channel = "chat:private" });
+        await bob.CallAsync(new { type = "publish", channel = "chat:private", data = "for subscribers" });
+        await bob.CallAsync(new { type = "unsubscribe", channel = "chat:private" });
+        await server.PostAsync<JsonElement>("/api/channels/chat:private/messages", new { data = "from the backend" });
+
+        // The subscriber gets all four, in the order they happened on the channel.
+        var pushes = new List<string?>();
+        for (var i = 0; i < 4; i++)
+        {
+            var push = await alice.NextPushAsync();
+            Assert.Equal("chat:private", push.GetProperty("channel").GetString());
+            pushes.Add(push.GetProperty("type").GetString() is "message" ? push.GetProperty("data").GetString() : push.GetProperty("type").GetString());
+        }
+
+        Assert.Equal(["join", "for subscribers", "leave", "from the backend"], pushes);
+        await eve.CallAsync(new { type = "publish", channel = "chat:elsewhere", data = "eve's own" });
+        Assert.Equal("eve's own", (await eve.NextPushAsync("message")).GetProperty("data").GetString());
+        Assert.True(await eve.NoPushAsync("message", TimeSpan.FromMilliseconds(300)));
+        Assert.DoesNotContain(eve.Frames, f => f.TryGetProperty("channel", out var c) && c.GetString() == "chat:private");
+        Assert.DoesNotContain(eve.Frames, f => f.TryGetProperty("type", out var t) && t.GetString() is "join" or "leave");
+    }
+
+    [Fact]
+    public async Task A_namespace_with_presence_off_answers_presence_with_not_found_and_pushes_no_join_or_leave()
+    {
+        await using var server = await RealtimeServer.StartAsync(new Dictionary<string, string?> { ["Realtime:Namespaces:quiet:Presence"] = "false" });
+        await using var alice = await server.ConnectAsync("alice");
+        await using var bob = await server.ConnectAsync("bob");
+        await alice.CallAsync(new { type = "subscribe", channel = "quiet:room" });
+        await bob.CallAsync(new { type = "subscribe", channel = "quiet:room" });
+
+        Assert.Equal("not_found", await alice.ErrorAsync(new { type = "presence", channel = "quiet:room" }));
+        using var rest = await server.Http.GetAsync("/api/channels/quiet:room/presence");
+        Assert.Equal(HttpStatusCode.NotFound, rest.StatusCode);
+        Assert.Equal("not_found", (await rest.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("code").GetString());
+
+        // Messages still flow; only presence is off, and other namespaces keep it.
+        await bob.CallAsync(new { type = "unsubscribe", channel = "quiet:room" });
+        await bob.CallAsync(new { type = "publish", channel = "quiet:room", data = "still here" });
+        Assert.Equal("still here", (await alice.NextPushAsync("message")).GetProperty("data").GetString());
+        Assert.DoesNotContain(alice.Frames, f => f.TryGetProperty("type", out var t) && t.GetString() is "join" or "leave");
+        await alice.CallAsync(new { type = "subscribe", channel = "chat:room" });
+        Assert.Equal(1, (await alice.CallAsync(new { type = "presence", channel = "chat:room" })).GetProperty("users").GetInt32());
+    }
+
+    [Fact]
+    public async Task A_namespace_with_join_leave_off_lists_presence_but_pushes_no_join_or_leave()
+    {
+        await using var server = await RealtimeServer.StartAsync(new Dictionary<string, string?> { ["Realtime:Namespaces:silent:JoinLeave"] = "false" });
+        await using var alice = await server.ConnectAsync("alice");
+        await using var bob = await server.ConnectAsync("bob");
+        var carol = await server.ConnectAsync("carol");
+        await alice.CallAsync(new { type = "subscribe", channel = "silent:room" });
+        await bob.CallAsync(new { type = "subscribe", channel = "silent:room" });
+        await carol.CallAsync(new { type = "subscribe", channel = "silent:room" });
+
+        Assert.Equal(3, (await alice.CallAsync(new { type = "presence", channel = "silent:room" })).GetProperty("users").GetInt32());
+        await bob.CallAsync(new { type = "unsubscribe", channel = "silent:room" });
+        await carol.DisposeAsync();
+        await Eventually.TrueAsync(async () =>
+            (await alice.CallAsync(new { type = "presence", channel = "silent:room" })).GetProperty("users").GetInt32() == 1, "bob and carol left presence");
+
+        // A message published after the leaves would have queued behind them on the channel's stream.
+        await server.PostAsync<JsonElement>("/api/channels/silent:room/messages", new { data = "after" });
+        Assert.Equal("after", (await alice.NextPushAsync("message")).GetProperty("data").GetString());
+        Assert.True(await alice.NoPushAsync("leave", TimeSpan.FromMilliseconds(300)));
+        Assert.DoesNotContain(alice.Frames, f => f.TryGetProperty("type", out var t) && t.GetString() is "join" or "leave");
     }
 
     [Fact]

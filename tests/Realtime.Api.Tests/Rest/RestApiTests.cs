@@ -21,6 +21,7 @@ public sealed class RestApiTests
         (HttpMethod.Post, "/api/notifications", """{"users":["alice"],"data":1}"""),
         (HttpMethod.Post, "/api/users/alice/messages", """{"data":1}"""),
         (HttpMethod.Get, "/api/users/alice/notifications", null),
+        (HttpMethod.Post, "/api/users/alice/notifications/read", """{"ids":["n1"]}"""),
         (HttpMethod.Post, "/api/users/alice/disconnect", "{}"),
         (HttpMethod.Get, "/api/info", null),
     ];
@@ -109,6 +110,40 @@ public sealed class RestApiTests
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         await AssertProblemAsync(response, 400);
         Assert.Equal(0, (await GetJsonAsync(server, "/api/channels/chat:a/history")).GetProperty("offset").GetInt64());
+    }
+
+    /// <summary>Bodies the mark-read route must refuse: no ids, an empty list, not an array, ids that are not
+    /// 1 to 200 characters of text, and more ids than the socket's <c>read</c> takes.</summary>
+    public static TheoryData<string, string> BadReadRequests => new()
+    {
+        { "/api/users/alice/notifications/read", "{}" },
+        { "/api/users/alice/notifications/read", """{"ids":null}""" },
+        { "/api/users/alice/notifications/read", """{"ids":[]}""" },
+        { "/api/users/alice/notifications/read", """{"ids":"n1"}""" },
+        { "/api/users/alice/notifications/read", """{"ids":{"0":"n1"}}""" },
+        { "/api/users/alice/notifications/read", """{"ids":[1,2]}""" },
+        { "/api/users/alice/notifications/read", """{"ids":[null]}""" },
+        { "/api/users/alice/notifications/read", """{"ids":[""]}""" },
+        { "/api/users/alice/notifications/read", $$"""{"ids":["{{new string('x', 201)}}"]}""" },
+        { "/api/users/alice/notifications/read", $$"""{"ids":[{{string.Join(",", Enumerable.Repeat("\"n1\"", 1001))}}]}""" },
+        { "/api/users/alice/notifications/read", "[]" },
+        { "/api/users/alice/notifications/read", "{not json" },
+        { $"/api/users/{new string('u', 201)}/notifications/read", """{"ids":["n1"]}""" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadReadRequests))]
+    public async Task A_bad_mark_read_body_or_user_is_400_problem_details_and_marks_nothing_read(string path, string body)
+    {
+        await using var server = await RealtimeServer.StartAsync();
+        var id = (await server.PostAsync<JsonElement>("/api/users/alice/notifications", new { data = 1 })).GetProperty("id").GetString();
+        var withTheRealId = body.Replace("n1", id, StringComparison.Ordinal);
+
+        using var response = await server.Http.PostAsync(path, new StringContent(withTheRealId, Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        await AssertProblemAsync(response, 400);
+        Assert.Equal(1, (await GetJsonAsync(server, "/api/users/alice/notifications")).GetProperty("unread").GetInt32());
     }
 
     [Fact]
@@ -336,7 +371,12 @@ public sealed class RestApiTests
     [Fact]
     public async Task Metrics_are_prometheus_text_whose_counters_move_with_traffic()
     {
-        await using var server = await RealtimeServer.StartAsync();
+        // One command a second after a burst of ten: a quick run of pings is sure to go over it.
+        await using var server = await RealtimeServer.StartAsync(new Dictionary<string, string?>
+        {
+            ["Realtime:Limits:CommandsPerSecond"] = "1",
+            ["Realtime:Limits:CommandBurst"] = "10",
+        });
         using var http = new HttpClient { BaseAddress = server.BaseUri };
         using var first = await http.GetAsync("/metrics");
         Assert.Equal(HttpStatusCode.OK, first.StatusCode);
@@ -348,15 +388,26 @@ public sealed class RestApiTests
         Assert.Equal(0, Sample(before, "realtime_connections"));
 
         await using var alice = await server.ConnectAsync("alice");
+        await using var bob = await server.ConnectAsync("bob");
         await alice.CallAsync(new { type = "ping" });
         await alice.CallAsync(new { type = "ping" });
         await alice.CallAsync(new { type = "subscribe", channel = "chat:lobby" });
+        await bob.CallAsync(new { type = "subscribe", channel = "chat:lobby" });
         await alice.CallAsync(new { type = "publish", channel = "chat:lobby", data = 1 });
         await alice.NextPushAsync("message");
+        await bob.NextPushAsync("message");
+
+        // Twelve pings at once from a third socket: ten fit the burst, the rest are refused.
+        await using var mallory = await server.ConnectAsync("mallory");
+        var pings = await Task.WhenAll(Enumerable.Range(0, 12).Select(_ => mallory.RequestAsync(new { type = "ping" })));
+        var refused = pings.Count(p => p.TryGetProperty("error", out var e) && e.GetProperty("code").GetString() == "rate_limited");
+        Assert.InRange(refused, 1, 2);
 
         var after = await http.GetStringAsync("/metrics");
-        Assert.Equal(1, Sample(after, "realtime_connections"));
-        Assert.Equal(1, Sample(after, "realtime_subscriptions"));
+        Assert.Equal(3, Sample(after, "realtime_connections"));
+        Assert.Equal(2, Sample(after, "realtime_subscriptions"));
+        Assert.Equal(Sample(before, "realtime_deliveries_total") + 2, Sample(after, "realtime_deliveries_total"));
+        Assert.Equal(Sample(before, "realtime_rate_limited_commands_total") + refused, Sample(after, "realtime_rate_limited_commands_total"));
         Assert.True(Sample(after, "realtime_frames_in_total") >= Sample(before, "realtime_frames_in_total") + 4);
         Assert.True(Sample(after, "realtime_frames_out_total") >= Sample(before, "realtime_frames_out_total") + 5);
         Assert.Equal(Sample(before, "realtime_publish_latency_seconds_count") + 1, Sample(after, "realtime_publish_latency_seconds_count"));
@@ -383,6 +434,7 @@ public sealed class RestApiTests
         Assert.Contains("/api/channels/{channel}/messages", paths);
         Assert.Contains("/api/broadcast", paths);
         Assert.Contains("/api/users/{user}/notifications", paths);
+        Assert.Contains("/api/users/{user}/notifications/read", paths);
         Assert.DoesNotContain("/ws", paths);
     }
 

@@ -41,6 +41,39 @@ public sealed class NotificationTests
     }
 
     [Fact]
+    public async Task Notifications_listed_and_marked_read_over_rest_agree_with_what_a_socket_sees()
+    {
+        await using var server = await RealtimeServer.StartAsync();
+        await using var phone = await server.ConnectAsync("judy");
+        var first = (await server.PostAsync<JsonElement>("/api/users/judy/notifications", new { data = "first" })).GetProperty("id").GetString();
+        var second = (await server.PostAsync<JsonElement>("/api/users/judy/notifications", new { data = "second" })).GetProperty("id").GetString();
+        Assert.Equal(first, (await phone.NextPushAsync("notification")).GetProperty("id").GetString());
+        Assert.Equal(second, (await phone.NextPushAsync("notification")).GetProperty("id").GetString());
+
+        var listed = await server.Http.GetFromJsonAsync<JsonElement>("/api/users/judy/notifications");
+        Assert.Equal(2, listed.GetProperty("unread").GetInt32());
+        Assert.Equal([second, first], listed.GetProperty("items").EnumerateArray().Select(e => e.GetProperty("id").GetString()));
+
+        // Marking one read (an unknown id alongside is ignored) answers the unread count after the change.
+        using var read = await server.Http.PostAsJsonAsync("/api/users/judy/notifications/read", new { ids = new[] { first, "no-such-id" } });
+        Assert.Equal(HttpStatusCode.OK, read.StatusCode);
+        Assert.Equal(1, (await read.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("unread").GetInt32());
+
+        var seen = await phone.CallAsync(new { type = "notifications" });
+        Assert.Equal(1, seen.GetProperty("unread").GetInt32());
+        Assert.Equal([(second, false), (first, true)],
+            seen.GetProperty("items").EnumerateArray().Select(e => (e.GetProperty("id").GetString(), e.GetProperty("read").GetBoolean())));
+        var unreadOnly = await phone.CallAsync(new { type = "notifications", unread = true });
+        Assert.Equal([second], unreadOnly.GetProperty("items").EnumerateArray().Select(e => e.GetProperty("id").GetString()));
+
+        // And the other way round: read over the socket, seen over REST.
+        Assert.Equal(0, (await phone.CallAsync(new { type = "read", ids = new[] { second } })).GetProperty("unread").GetInt32());
+        var after = await server.Http.GetFromJsonAsync<JsonElement>("/api/users/judy/notifications");
+        Assert.Equal(0, after.GetProperty("unread").GetInt32());
+        Assert.All(after.GetProperty("items").EnumerateArray(), e => Assert.True(e.GetProperty("read").GetBoolean()));
+    }
+
+    [Fact]
     public async Task An_offline_user_finds_notifications_in_the_inbox_newest_first()
     {
         await using var server = await RealtimeServer.StartAsync();

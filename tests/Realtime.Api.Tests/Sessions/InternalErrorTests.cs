@@ -1,0 +1,44 @@
+using System.Net.WebSockets;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Realtime.Api.Tests.Infrastructure;
+using Realtime.Contracts.Streams;
+using Realtime.Silo.Engines;
+using Realtime.Silo.Engines.Memory;
+
+namespace Realtime.Api.Tests.Sessions;
+
+/// <summary>Close code 1011: what a client sees when its session fails in a way nothing else handles.</summary>
+public sealed class InternalErrorTests
+{
+    [Fact]
+    public async Task A_session_that_fails_unexpectedly_while_attaching_its_user_is_closed_with_1011_without_details_and_others_are_served()
+    {
+        // mallory's user grain cannot activate: the engine throws a bug-like exception when the grain
+        // subscribes to her stream. Attaching a query-token socket runs outside any command, so
+        // nothing turns the failure into an error reply: the session ends, and its fallback close is 1011.
+        var logs = new LogCapture();
+        await using var server = await RealtimeServer.StartAsync(services: services =>
+        {
+            services.AddSingleton<ILoggerProvider>(logs);
+            services.Replace(ServiceDescriptor.Singleton<IRealtimeEngine>(sp => FailingEngine.Wrap(
+                ActivatorUtilities.CreateInstance<MemoryEngine>(sp),
+                (method, args) => method.Name == nameof(IRealtimeEngine.Subscribe) && args?[0] is StreamKey key && key == StreamKey.ForUser("mallory")
+                    ? new InvalidOperationException($"{FailingEngine.Secret}: the connection string was Password=hunter2")
+                    : null)));
+        });
+
+        await using var mallory = await server.ConnectAsync("mallory");
+
+        Assert.Equal(WebSocketCloseStatus.InternalServerError, await mallory.WaitClosedAsync());
+        var reason = mallory.Socket.CloseStatusDescription ?? "";
+        Assert.DoesNotContain(FailingEngine.Secret, reason, StringComparison.Ordinal);
+        Assert.DoesNotContain("hunter2", reason, StringComparison.Ordinal);
+        Assert.DoesNotContain("Exception", reason, StringComparison.Ordinal);
+        Assert.DoesNotContain(mallory.Frames, f => f.GetRawText().Contains(FailingEngine.Secret, StringComparison.Ordinal));
+
+        // The operator gets the details; another client on the same node is served as before.
+        Assert.Contains(logs.Entries, e => e.Level >= LogLevel.Error && e.FullText.Contains(FailingEngine.Secret, StringComparison.Ordinal));
+        await Witness.AssertNodeServesOthersAsync(server);
+    }
+}
