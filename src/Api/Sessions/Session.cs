@@ -79,6 +79,13 @@ internal sealed partial class Session : IUserSession, IThreadPoolWorkItem
         {
             SessionsLog.SocketFailed(_registry.Logger, e, ClientId);
         }
+        catch (Exception e)
+        {
+            // A bug, not the network: log it with the client and user it hit, end this session alone
+            // with 1011 (the reason says nothing of the cause), and do not let it reach Kestrel.
+            SessionsLog.SessionFailed(_registry.Logger, e, ClientId, Identity?.User);
+            RequestClose(CloseCodes.InternalError, "internal error", dropQueue: true);
+        }
         finally
         {
             RequestClose(_socket.CloseStatus is { } status ? (int)status : CloseCodes.InternalError, "socket ended", dropQueue: true);

@@ -30,4 +30,7 @@ internal static partial class SessionsLog
 
     [LoggerMessage(208, LogLevel.Warning, "Client {Client} refused: a foreign Origin {Origin}")]
     public static partial void ForeignOrigin(ILogger logger, string client, string origin);
+
+    [LoggerMessage(209, LogLevel.Error, "Client {Client} (user {User}): the session failed; closing with 1011")]
+    public static partial void SessionFailed(ILogger logger, Exception exception, string client, string? user);
 }
