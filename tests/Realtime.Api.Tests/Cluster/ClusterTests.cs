@@ -1,12 +1,15 @@
+using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Realtime.Api.Tests.Infrastructure;
+using Xunit.Abstractions;
 
 namespace Realtime.Api.Tests.Cluster;
 
 [Collection(ClusterCollection.Name)]
-public sealed class ClusterTests
+public sealed class ClusterTests(ITestOutputHelper output)
 {
     [Fact]
     public async Task Messages_published_on_either_node_reach_both_nodes_in_offset_order_with_presence_across_nodes()
@@ -14,6 +17,7 @@ public sealed class ClusterTests
         await using var cluster = await TestCluster.StartAsync(apiNodes: 2);
         await using var alice = await cluster[0].ConnectAsync("alice");
         await using var bob = await cluster[1].ConnectAsync("bob");
+        var aliceClient = (await alice.CallAsync(new { type = "connect" })).GetProperty("client").GetString();
         var bobClient = (await bob.CallAsync(new { type = "connect" })).GetProperty("client").GetString();
         await alice.CallAsync(new { type = "subscribe", channel = "chat:x" });
         await bob.CallAsync(new { type = "subscribe", channel = "chat:x" });
@@ -21,28 +25,35 @@ public sealed class ClusterTests
         var join = await alice.NextPushAsync("join");
         Assert.Equal(bobClient, join.GetProperty("client").GetString());
 
-        for (var i = 0; i < 50; i++)
+        // Both nodes take publishes both ways, in turn: B by socket, B by REST, A by socket, A by REST.
+        for (var i = 0; i < 48; i++)
         {
+            var onB = i % 4 < 2;
             if (i % 2 == 0)
             {
-                await bob.CallAsync(new { type = "publish", channel = "chat:x", data = i });
+                await (onB ? bob : alice).CallAsync(new { type = "publish", channel = "chat:x", data = i });
             }
             else
             {
-                using var response = await cluster[0].Http.PostAsJsonAsync("/api/channels/chat:x/messages", new { data = i });
+                using var response = await cluster[onB ? 1 : 0].Http.PostAsJsonAsync("/api/channels/chat:x/messages", new { data = i });
                 response.EnsureSuccessStatusCode();
             }
         }
 
         foreach (var client in new[] { alice, bob })
         {
-            var messages = await client.MessagesAsync(50);
-            Assert.Equal(Enumerable.Range(1, 50).Select(i => (long)i), messages.Select(m => m.GetProperty("offset").GetInt64()));
-            Assert.Equal(Enumerable.Range(0, 50), messages.Select(m => m.GetProperty("data").GetInt32()));
+            var messages = await client.MessagesAsync(48);
+            Assert.Equal(Enumerable.Range(1, 48).Select(i => (long)i), messages.Select(m => m.GetProperty("offset").GetInt64()));
+            Assert.Equal(Enumerable.Range(0, 48), messages.Select(m => m.GetProperty("data").GetInt32()));
         }
 
-        var presence = await cluster[0].Http.GetFromJsonAsync<JsonElement>("/api/channels/chat:x/presence");
-        Assert.Equal(2, presence.GetProperty("users").GetInt32());
+        foreach (var node in cluster.Nodes)
+        {
+            var presence = await node.Http.GetFromJsonAsync<JsonElement>("/api/channels/chat:x/presence");
+            var clients = presence.GetProperty("clients").EnumerateArray().Select(c => $"{c.GetProperty("client").GetString()} {c.GetProperty("user").GetString()}");
+            Assert.Equal(new[] { $"{aliceClient} alice", $"{bobClient} bob" }.Order(), clients.Order());
+            Assert.Equal(2, presence.GetProperty("users").GetInt32());
+        }
 
         await bob.DisposeAsync();
         var leave = await alice.NextPushAsync("leave");
@@ -58,17 +69,35 @@ public sealed class ClusterTests
         await onA.CallAsync(new { type = "ping" });
         await onB.CallAsync(new { type = "ping" });
 
-        using var response = await cluster[1].Http.PostAsJsonAsync("/api/users/carol/notifications", new { data = new { title = "hi" } });
-        var id = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString();
-        foreach (var device in new[] { onA, onB })
+        var sent = new List<string>();
+        foreach (var (node, title) in new[] { (cluster[1], "from b"), (cluster[0], "from a") })
         {
-            Assert.Equal(id, (await device.NextPushAsync("notification")).GetProperty("id").GetString());
-            Assert.True(await device.NoPushAsync("notification", TimeSpan.FromMilliseconds(300)), "exactly once");
-            Assert.Equal(1, (await device.CallAsync(new { type = "notifications" })).GetProperty("unread").GetInt32());
+            using var response = await node.Http.PostAsJsonAsync("/api/users/carol/notifications", new { data = new { title } });
+            sent.Add($"{(await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()} {title}");
         }
 
-        await onA.CallAsync(new { type = "read", ids = new[] { id } });
-        Assert.Equal(0, (await onB.CallAsync(new { type = "notifications" })).GetProperty("unread").GetInt32());
+        var inboxes = new List<JsonElement>();
+        foreach (var device in new[] { onA, onB })
+        {
+            var pushed = new[] { await device.NextPushAsync("notification"), await device.NextPushAsync("notification") };
+            Assert.Equal(sent.Order(), pushed.Select(IdAndTitle).Order());
+            Assert.True(await device.NoPushAsync("notification", TimeSpan.FromMilliseconds(300)), "exactly once");
+            var inbox = await device.CallAsync(new { type = "notifications" });
+            Assert.Equal(2, inbox.GetProperty("unread").GetInt32());
+            Assert.Equal(sent.Order(), inbox.GetProperty("items").EnumerateArray().Select(IdAndTitle).Order());
+            inboxes.Add(inbox);
+        }
+
+        // The two nodes list the same items, in the same order, with the same times and read flags.
+        Assert.Equal(inboxes[0].GetProperty("items").GetRawText(), inboxes[1].GetProperty("items").GetRawText());
+
+        var readOnA = sent[0].Split(' ')[0];
+        await onA.CallAsync(new { type = "read", ids = new[] { readOnA } });
+        var afterRead = await onB.CallAsync(new { type = "notifications" });
+        Assert.Equal(1, afterRead.GetProperty("unread").GetInt32());
+        Assert.Equal([readOnA], afterRead.GetProperty("items").EnumerateArray().Where(i => i.GetProperty("read").GetBoolean()).Select(i => i.GetProperty("id").GetString()));
+
+        static string IdAndTitle(JsonElement item) => $"{item.GetProperty("id").GetString()} {item.GetProperty("data").GetProperty("title").GetString()}";
     }
 
     [Fact]
@@ -110,6 +139,9 @@ public sealed class ClusterTests
 
         seen.AddRange((await victim.MessagesAsync(10)).Select(m => m.GetProperty("offset").GetInt64()));
         cluster[0].Kill();
+        var sinceKill = Stopwatch.StartNew();
+        // Timed as it arrives, while the recovery below runs: nothing else reads the watcher's pushes from here on.
+        var leaveAfter = Task.Run(async () => (Push: await watcher.NextPushAsync("leave", TimeSpan.FromSeconds(15)), sinceKill.Elapsed));
         Assert.Null(await victim.WaitClosedAsync()); // dropped, no close frame
         for (var i = 10; i < 40; i++)
         {
@@ -125,9 +157,15 @@ public sealed class ClusterTests
         seen.AddRange(recovered.GetProperty("messages").EnumerateArray().Select(m => m.GetProperty("offset").GetInt64()));
         Assert.Equal(Enumerable.Range(1, 40).Select(i => (long)i), seen);
 
-        // The dead node's presence entry expires (NodeTimeout 2 s) and a leave is pushed for it.
-        var leave = await watcher.NextPushAsync("leave", TimeSpan.FromSeconds(15));
+        // The dead node's presence entry expires and a leave is pushed for it: at most NodeTimeout after its last
+        // heartbeat, plus a round for the leader to notice (a round more if the dead node led and the lock moves),
+        // plus slack for a loaded machine.
+        var (leave, latency) = await leaveAfter;
         Assert.Equal("victim", leave.GetProperty("user").GetString());
+        var heartbeat = TimeSpan.Parse(cluster.Settings["Realtime__Silo__HeartbeatInterval"], CultureInfo.InvariantCulture);
+        var bound = TimeSpan.Parse(cluster.Settings["Realtime__Silo__NodeTimeout"], CultureInfo.InvariantCulture) + 2 * heartbeat + TimeSpan.FromSeconds(2);
+        output.WriteLine($"leave pushed {latency.TotalMilliseconds:F0} ms after the kill (bound {bound.TotalMilliseconds:F0} ms)");
+        Assert.True(latency <= bound, $"leave came {latency.TotalMilliseconds:F0} ms after the kill; the bound is {bound.TotalMilliseconds:F0} ms");
         var presence = await cluster[1].Http.GetFromJsonAsync<JsonElement>("/api/channels/chat:kill/presence");
         Assert.Equal(["watcher", "victim"], presence.GetProperty("clients").EnumerateArray().Select(c => c.GetProperty("user").GetString()).Order().Reverse());
     }

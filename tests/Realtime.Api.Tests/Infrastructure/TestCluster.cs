@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using Npgsql;
 using Realtime.Testing;
 
 namespace Realtime.Api.Tests.Infrastructure;
@@ -78,6 +79,17 @@ public sealed class TestCluster : IAsyncDisposable
         await Postgres.DisposeAsync();
     }
 
+    /// <summary>Ends the node's LISTEN session from the server side, as an administrator or a failover would.</summary>
+    public async Task TerminateListenSessionAsync(TestNode node)
+    {
+        await using var connection = new NpgsqlConnection(ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(
+            "select count(pg_terminate_backend(pid)) from pg_stat_activity where application_name = $1 and query ilike 'listen %'", connection);
+        command.Parameters.AddWithValue(node.Name);
+        Assert.Equal(1L, await command.ExecuteScalarAsync());
+    }
+
     private Dictionary<string, string> Merge(IDictionary<string, string>? extra, string name)
     {
         var merged = new Dictionary<string, string>(Settings) { ["Realtime__NodeId"] = name };
@@ -86,6 +98,8 @@ public sealed class TestCluster : IAsyncDisposable
             merged[key] = value;
         }
 
+        // Each node's sessions carry its name, so a test can find them in pg_stat_activity.
+        merged["Realtime__Postgres__ConnectionString"] += $";Application Name={name}";
         return merged;
     }
 

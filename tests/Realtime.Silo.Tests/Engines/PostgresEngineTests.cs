@@ -25,12 +25,14 @@ public sealed class PostgresFixture : IAsyncLifetime
     public async Task DisposeAsync() => await Server.DisposeAsync();
 }
 
-public sealed class PostgresEngineTests(PostgresFixture postgres) : EngineSpecification, IClassFixture<PostgresFixture>
+public sealed partial class PostgresEngineTests(PostgresFixture postgres) : EngineSpecification, IClassFixture<PostgresFixture>
 {
-    protected override async Task<IRealtimeEngine> CreateEngineAsync(RetentionOptions retention, TimeProvider clock)
+    protected override async Task<IRealtimeEngine> CreateEngineAsync(RetentionOptions retention, TimeProvider clock) =>
+        await StartEngineAsync(new PostgresOptions { ConnectionString = postgres.ConnectionString }, retention, clock);
+
+    private static async Task<PostgresEngine> StartEngineAsync(PostgresOptions options, RetentionOptions retention, TimeProvider clock)
     {
-        var engine = new PostgresEngine(Options.Create(new PostgresOptions { ConnectionString = postgres.ConnectionString }),
-            Options.Create(retention), clock, NullLogger<PostgresEngine>.Instance);
+        var engine = new PostgresEngine(Options.Create(options), Options.Create(retention), clock, NullLogger<PostgresEngine>.Instance);
         await engine.StartAsync(CancellationToken.None);
         return engine;
     }

@@ -35,7 +35,7 @@ public sealed partial class PostgresEngine : IRealtimeEngine, IAsyncDisposable
         _logger = logger;
         _batcher = new AppendBatcher(_dataSource, options.Value.MaxBatch, logger);
         _listener = new PostgresListener(connectionString, options.Value.ReconnectDelay, ResolveReferenceAsync, logger);
-        _leadership = new PostgresLeadership(_dataSource);
+        _leadership = new PostgresLeadership(connectionString);
     }
 
     /// <summary>The configured connection string with the engine's defaults for what it leaves unset.</summary>

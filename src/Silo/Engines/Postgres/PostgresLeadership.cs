@@ -7,8 +7,11 @@ namespace Realtime.Silo.Engines.Postgres;
 /// If the leader dies or loses its connection, PostgreSQL releases the lock and another node takes
 /// it in its next round: no leases or clocks of our own.
 /// </summary>
-internal sealed class PostgresLeadership(NpgsqlDataSource dataSource) : IAsyncDisposable
+internal sealed class PostgresLeadership(string connectionString) : IAsyncDisposable
 {
+    // Not pooled: closing a pooled connection only parks the session (its reset waits for the next
+    // query), so a stopped leader kept the lock and no other node could lead until the pool pruned it.
+    private readonly string _connectionString = new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false }.ConnectionString;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private NpgsqlConnection? _connection;
     private bool _leading;
@@ -18,7 +21,13 @@ internal sealed class PostgresLeadership(NpgsqlDataSource dataSource) : IAsyncDi
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            _connection ??= await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            if (_connection is null)
+            {
+                var connection = new NpgsqlConnection(_connectionString);
+                await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+                _connection = connection;
+            }
+
             var sql = _leading ? "select true" : $"select pg_try_advisory_lock({PostgresSchema.LeaderLock})";
             await using var command = new NpgsqlCommand(sql, _connection);
             _leading = (bool)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
