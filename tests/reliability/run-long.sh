@@ -2,15 +2,15 @@
 # The reliability suite at full size, and the report: runs the fast reliability, protocol and security
 # tests, the Category=Long cases (node kill and PostgreSQL restart at 1,000 msg/s with 200 subscribers,
 # a 5,000-client reconnect storm, 100,000 subscribe/unsubscribe operations) and the soak
-# (bench/soak.sh), then writes every measured figure into docs/reliability.md. About 18 minutes with the
-# default soak (docs/reliability.md records the last run's time).
+# (bench/soak.sh), then writes every measured figure into docs/reliability.md. About 14 minutes with the
+# default 10-minute soak (docs/reliability.md records the last run's time).
 #
-# Usage: tests/reliability/run-long.sh [--minutes N]    soak length in minutes (default 8, so the whole run stays under 20 minutes)
+# Usage: tests/reliability/run-long.sh [--minutes N]    soak length in minutes (default 10; the rest takes about 4)
 # Heavy: on a shared machine run it as  flock /tmp/realtime-heavy.lock tests/reliability/run-long.sh
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 
-minutes=8
+minutes=10
 while (($#)); do
   case "$1" in
     --minutes) minutes="$2"; shift 2 ;;

@@ -141,6 +141,7 @@ public sealed class AbuseTests(ITestOutputHelper output)
                 && after["realtime_subscriptions"] == before["realtime_subscriptions"]
                 && after["realtime_grain_activations"] == before["realtime_grain_activations"];
         }, "connections, subscriptions and grain activations are back at baseline", TimeSpan.FromSeconds(20));
+        var settled = await server.MetricsAsync();
         var heapAfter = ManagedHeap.LiveBytes();
         var grown = heapAfter - heapBefore;
         Assert.True(grown < Math.Max(4 * 1024 * 1024, heapBefore / 10), $"the managed heap grew by {grown:N0} bytes (from {heapBefore:N0})");
@@ -150,8 +151,8 @@ public sealed class AbuseTests(ITestOutputHelper output)
             ["seconds"] = Measured.Round(elapsed.TotalSeconds),
             ["activations_before"] = before["realtime_grain_activations"],
             ["activations_during"] = during["realtime_grain_activations"],
-            ["activations_after"] = before["realtime_grain_activations"],
-            ["subscriptions_after"] = 0,
+            ["activations_after"] = settled["realtime_grain_activations"],
+            ["subscriptions_after"] = settled["realtime_subscriptions"],
             ["heap_before_mb"] = Measured.Round(heapBefore / 1048576.0, 2),
             ["heap_after_mb"] = Measured.Round(heapAfter / 1048576.0, 2),
         });
