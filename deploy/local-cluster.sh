@@ -80,7 +80,11 @@ pg_running() { [[ -d $PGDATA ]] && as_postgres "$(pg_bin)/pg_ctl" -D "$PGDATA" s
 stop_pid() { # name, pid[, signal]: the signal (again), then SIGKILL after 30 s
   local name=$1 pid=$2
   kill "-${3:-TERM}" "$pid" 2>/dev/null || true
-  for _ in $(seq 300); do kill -0 "$pid" 2>/dev/null || { say "stopped $name ($pid)"; return 0; }; sleep 0.1; done
+  # A zombie has exited: where PID 1 does not reap orphans (some CI containers) kill -0 still finds it.
+  for _ in $(seq 300); do
+    if ! kill -0 "$pid" 2>/dev/null || [[ "$(ps -o stat= -p "$pid" 2>/dev/null)" == Z* ]]; then say "stopped $name ($pid)"; return 0; fi
+    sleep 0.1
+  done
   say "$name ($pid) did not stop in 30 s: killing it"
   kill -KILL "$pid" 2>/dev/null || true
 }

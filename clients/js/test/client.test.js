@@ -101,7 +101,7 @@ describe('connecting', () => {
     const close = nextEvent(c, 'close');
     const started = Date.now();
     assert.deepEqual(await c.connect(), { client: 'c', user: 'u', node: 'n' });
-    assert.ok(Date.now() - started >= 150, 'the first socket was given connectTimeout ms');
+    assert.ok(Date.now() - started >= 140, 'the first socket was given connectTimeout ms (timers may fire a few ms early by Date.now())');
     const { code, reason, reconnect } = await close;
     assert.deepEqual({ code, reason, reconnect }, { code: 4000, reason: 'connect timed out', reconnect: true });
     assert.equal(sockets.length, 2);

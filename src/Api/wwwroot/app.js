@@ -120,14 +120,16 @@ function listen(c) {
   c.on('unsubscribed', ({ channel, since }) => {
     // The node ended the room's subscription (it could not deliver it in order): pick up where the
     // room left off. A refused rejoin also ends in this event, so only one attempt is made.
+    // A first subscribe that is refused ends here too; join() handles that one.
     const room = rooms.get(channel);
-    if (!room || room.rejoining) return;
+    if (!room?.joined || room.rejoining) return;
     room.rejoining = true;
     client.subscribe(channel, since ? { since } : {}).then(({ recovered }) => {
       room.rejoining = false;
       if (!recovered) reloadRoom(room);
     }, (error) => {
-      if (room.channel === current) notice(`Left ${roomLabel(channel)}: ${error.message}`);
+      notice(`Left ${roomLabel(channel)}: ${error.message}`);
+      dropRoom(channel);
     });
   });
   c.on('message', (message) => {
@@ -205,6 +207,7 @@ async function join(name) {
     const history = await client.history(channel, { limit: 50 });
     history.messages.forEach((m) => addMessage(room, m));
     await client.subscribe(channel, { since: { epoch: history.epoch, offset: history.offset } });
+    room.joined = true;
   } catch (error) {
     rooms.delete(channel);
     if (rooms.size) show(rooms.keys().next().value);
@@ -231,6 +234,12 @@ function addMessage(room, message) {
   if (room.channel !== current) return renderRooms();
   if (message.offset > last) appendMessage(message);
   else renderMessages();
+}
+
+// The client no longer holds the room's subscription: take the room off the page.
+function dropRoom(channel) {
+  rooms.delete(channel);
+  show(channel === current && rooms.size ? rooms.keys().next().value : current);
 }
 
 function show(channel) {

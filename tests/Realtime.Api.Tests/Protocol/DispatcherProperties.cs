@@ -6,6 +6,7 @@ using FsCheck;
 using FsCheck.Fluent;
 using Microsoft.Extensions.Logging;
 using Realtime.Api.Tests.Infrastructure;
+using Realtime.Api.Tests.Reliability;
 using Realtime.Contracts.Tests.Wire;
 using Realtime.Silo.Diagnostics;
 using Xunit.Abstractions;
@@ -17,6 +18,7 @@ namespace Realtime.Api.Tests.Protocol;
 /// result or an error, or the socket is closed with a code the protocol defines. The server never
 /// logs an error, and what the frames left behind is released once the sockets are gone.
 /// </summary>
+[Collection(MeasuredCollection.Name)] // it measures the test process's heap
 public sealed class DispatcherProperties(ITestOutputHelper output)
 {
     private const int Frames = 400;

@@ -4,6 +4,7 @@ using FsCheck;
 using FsCheck.Fluent;
 using Microsoft.Extensions.Logging;
 using Realtime.Api.Tests.Infrastructure;
+using Realtime.Api.Tests.Reliability;
 using Realtime.Silo.Diagnostics;
 using Xunit.Abstractions;
 
@@ -16,6 +17,7 @@ namespace Realtime.Api.Tests.Protocol;
 /// with 1011 (an exception the session did not expect), the node logs no error, keeps serving others,
 /// and holds nothing of the connection afterwards.
 /// </summary>
+[Collection(MeasuredCollection.Name)] // it measures the test process's heap
 public sealed class RawFrameProperties(ITestOutputHelper output)
 {
     private const int Cases = 250;

@@ -3,6 +3,7 @@ using Realtime.Silo.Diagnostics;
 
 namespace Realtime.Silo.Tests.Diagnostics;
 
+[Collection(ProcessHeapCollection.Name)] // it reads the process's collections: no other test may allocate meanwhile
 public sealed class RealtimeMetricsTests
 {
     private const int Retained = 64 * 1024 * 1024;
