@@ -75,6 +75,13 @@ internal sealed partial class Session
             return ServerFrames.Error(command.Id, ErrorCodes.Unauthorized, "send 'connect' with a token first");
         }
 
+        // Every command about a channel names a valid one: checked here once, not by each handler.
+        if (command.Type is CommandType.Subscribe or CommandType.Unsubscribe or CommandType.Publish or CommandType.History or CommandType.Presence
+            && ValidateChannel(command) is { } invalid)
+        {
+            return invalid;
+        }
+
         try
         {
             return command.Type switch
@@ -163,11 +170,6 @@ internal sealed partial class Session
     private async Task<byte[]?> SubscribeAsync(ClientCommand command)
     {
         var channel = command.Channel!;
-        if (ValidateChannel(command) is { } invalid)
-        {
-            return invalid;
-        }
-
         if (_subscriptions.TryGetValue(channel, out var existing))
         {
             if (!existing.IsClosed)
@@ -201,11 +203,6 @@ internal sealed partial class Session
 
     private async Task<byte[]?> UnsubscribeAsync(ClientCommand command)
     {
-        if (ValidateChannel(command) is { } invalid)
-        {
-            return invalid;
-        }
-
         if (!_subscriptions.Remove(command.Channel!, out var subscription))
         {
             return ServerFrames.Error(command.Id, ErrorCodes.NotFound, $"not subscribed to '{command.Channel}'");
@@ -219,11 +216,6 @@ internal sealed partial class Session
 
     private async ValueTask<byte[]?> PublishAsync(ClientCommand command)
     {
-        if (ValidateChannel(command) is { } invalid)
-        {
-            return invalid;
-        }
-
         var result = await _registry.Grains.GetGrain<IChannelGrain>(command.Channel!).PublishAsync(Identity, command.Data!, null).ConfigureAwait(false);
         return ServerFrames.Result(command.Id, result, static (w, r) =>
         {
@@ -234,11 +226,6 @@ internal sealed partial class Session
 
     private async Task<byte[]?> HistoryAsync(ClientCommand command)
     {
-        if (ValidateChannel(command) is { } invalid)
-        {
-            return invalid;
-        }
-
         var query = new HistoryQuery(Math.Min(command.Limit ?? DefaultLimit, MaxLimit), command.Since?.Offset, command.Before);
         var page = await _registry.Grains.GetGrain<IChannelGrain>(command.Channel!).HistoryAsync(Identity, query).ConfigureAwait(false);
         return ServerFrames.Result(command.Id, page, static (w, p) =>
@@ -251,11 +238,6 @@ internal sealed partial class Session
 
     private async Task<byte[]?> PresenceAsync(ClientCommand command)
     {
-        if (ValidateChannel(command) is { } invalid)
-        {
-            return invalid;
-        }
-
         var entries = await _registry.Grains.GetGrain<IChannelGrain>(command.Channel!).PresenceAsync(Identity).ConfigureAwait(false);
         return ServerFrames.Result(command.Id, entries, ServerFrames.WritePresence);
     }

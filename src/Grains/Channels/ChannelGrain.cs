@@ -84,7 +84,7 @@ internal sealed class ChannelGrain(
             _retryTimer ??= RegisterTimer(RetryStaleEntriesAsync, PresenceRetry, PresenceRetry);
         }
 
-        if (_subscribers.Count == 0 && _staleEntries.Count == 0)
+        if (CanDeactivateOnIdle)
         {
             DeactivateOnIdle();
         }
@@ -134,7 +134,7 @@ internal sealed class ChannelGrain(
         {
             _retryTimer?.Dispose();
             _retryTimer = null;
-            if (_subscribers.Count == 0)
+            if (CanDeactivateOnIdle)
             {
                 DeactivateOnIdle();
             }

@@ -5,6 +5,7 @@ using System.Net.Http.Json;
 using System.Net.Sockets;
 using System.Net.WebSockets;
 using Realtime.Api.Tests.Infrastructure;
+using Realtime.Testing;
 using Xunit.Abstractions;
 
 namespace Realtime.Api.Tests.Cluster;
@@ -24,7 +25,7 @@ public sealed class LocalClusterScriptTests(ITestOutputHelper output)
         Directory.CreateDirectory(state);
         // The nodes this project already built, instead of the script's own publish (a minute or more on two cores).
         Directory.CreateSymbolicLink(Path.Combine(state, "app"), AppContext.BaseDirectory);
-        var ports = FreePorts(5);
+        var ports = LoopbackPorts.Free(5);
         var entry = new Uri($"http://127.0.0.1:{ports[0]}/");
         var clients = new List<TestClient>();
         var pids = new Dictionary<string, int>();
@@ -174,16 +175,6 @@ public sealed class LocalClusterScriptTests(ITestOutputHelper output)
         {
             return false;
         }
-    }
-
-    // All held open until every one is chosen, so no two are the same.
-    private static int[] FreePorts(int count)
-    {
-        var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToList();
-        listeners.ForEach(l => l.Start());
-        var ports = listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToArray();
-        listeners.ForEach(l => l.Stop());
-        return ports;
     }
 
     private static string FindScript()

@@ -1,6 +1,5 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
+using Realtime.Testing;
 
 namespace Realtime.Api.Tests.Infrastructure;
 
@@ -30,10 +29,7 @@ public sealed class NginxBalancer : IAsyncDisposable
         Assert.True(File.Exists(Binary), $"{Binary} not found: run ./test.sh, which installs the Debian 'nginx' package");
         var prefix = Path.Combine(Path.GetTempPath(), $"realtime-nginx-{Guid.NewGuid():N}");
         Directory.CreateDirectory(prefix);
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        var port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        probe.Stop();
+        var port = LoopbackPorts.Free();
 
         var upstreams = string.Join("\n", nodes.Select(n => $"    server {n.BaseUri.Authority};"));
         var config = $$"""

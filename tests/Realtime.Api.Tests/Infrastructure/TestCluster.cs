@@ -1,7 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
-using Npgsql;
 using Realtime.Testing;
 
 namespace Realtime.Api.Tests.Infrastructure;
@@ -63,7 +60,7 @@ public sealed class TestCluster : IAsyncDisposable
     public async Task<TestNode> AddNodeAsync(bool silo = false, IDictionary<string, string>? settings = null)
     {
         var name = silo ? $"silo-{_nodes.Count}" : $"node-{(char)('a' + _nodes.Count)}";
-        var node = new TestNode(name, silo ? "Realtime.Silo.dll" : "Realtime.Api.dll", FreePort(), Merge(settings, name));
+        var node = new TestNode(name, silo ? "Realtime.Silo.dll" : "Realtime.Api.dll", LoopbackPorts.Free(), Merge(settings, name));
         _nodes.Add(node);
         await node.StartAsync();
         return node;
@@ -80,15 +77,8 @@ public sealed class TestCluster : IAsyncDisposable
     }
 
     /// <summary>Ends the node's LISTEN session from the server side, as an administrator or a failover would.</summary>
-    public async Task TerminateListenSessionAsync(TestNode node)
-    {
-        await using var connection = new NpgsqlConnection(ConnectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(
-            "select count(pg_terminate_backend(pid)) from pg_stat_activity where application_name = $1 and query ilike 'listen %'", connection);
-        command.Parameters.AddWithValue(node.Name);
-        Assert.Equal(1L, await command.ExecuteScalarAsync());
-    }
+    public async Task TerminateListenSessionAsync(TestNode node) =>
+        Assert.Equal(1L, await PostgresServer.TerminateSessionsAsync(ConnectionString, $"application_name = '{node.Name}' and query ilike 'listen %'"));
 
     private Dictionary<string, string> Merge(IDictionary<string, string>? extra, string name)
     {
@@ -101,13 +91,6 @@ public sealed class TestCluster : IAsyncDisposable
         // Each node's sessions carry its name, so a test can find them in pg_stat_activity.
         merged["Realtime__Postgres__ConnectionString"] += $";Application Name={name}";
         return merged;
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
 

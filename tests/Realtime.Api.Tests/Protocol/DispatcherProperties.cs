@@ -8,7 +8,6 @@ using Microsoft.Extensions.Logging;
 using Realtime.Api.Tests.Infrastructure;
 using Realtime.Api.Tests.Reliability;
 using Realtime.Contracts.Tests.Wire;
-using Realtime.Silo.Diagnostics;
 using Xunit.Abstractions;
 
 namespace Realtime.Api.Tests.Protocol;
@@ -60,7 +59,6 @@ public sealed class DispatcherProperties(ITestOutputHelper output)
             ["Realtime:Limits:CommandBurst"] = "100000",
             ["Realtime:Namespaces:team:Restricted"] = "true",
         }, services => services.AddSingleton<ILoggerProvider>(logs));
-        var metrics = server.Services.GetRequiredService<RealtimeMetrics>();
         await Witness.AssertNodeServesOthersAsync(server); // warm up before the memory baseline
         var heapBefore = ManagedHeap.LiveBytes();
 
@@ -87,7 +85,7 @@ public sealed class DispatcherProperties(ITestOutputHelper output)
                         // then the abort overtakes the close frame and the client sees only the drop (1006).
                         var dropped = code is null && !binary && !Utf8.IsValid(bytes);
                         Assert.True(code is { } c && DefinedCloseCodes.Contains(c) || dropped,
-                            $"frame {Show(bytes)} closed the socket with {code?.ToString() ?? "no close frame"}");
+                            $"frame {Witness.Show(bytes)} closed the socket with {code?.ToString() ?? "no close frame"}");
                         closes.Add(code);
                         break;
                 }
@@ -99,11 +97,7 @@ public sealed class DispatcherProperties(ITestOutputHelper output)
         }
 
         output.WriteLine($"{replies} replies, {closes.Count} closes ({string.Join(", ", closes.GroupBy(c => c).Select(g => $"{g.Key?.ToString() ?? "dropped"}×{g.Count()}"))})");
-        await Witness.AssertNodeServesOthersAsync(server);
-        await Eventually.TrueAsync(() => metrics.Connections == 0 && metrics.Subscriptions == 0, "every socket and subscription is released");
-        Assert.DoesNotContain(logs.Entries, e => e.Level >= LogLevel.Error);
-        var grown = ManagedHeap.LiveBytes() - heapBefore;
-        Assert.True(grown < 16 * 1024 * 1024, $"the managed heap grew by {grown:N0} bytes over {Frames} frames");
+        await Witness.AssertNodeUnharmedAsync(server, logs, heapBefore, $"{Frames} frames");
     }
 
     [Fact]
@@ -157,9 +151,7 @@ public sealed class DispatcherProperties(ITestOutputHelper output)
                 return Answer.Closed;
             }
 
-            Assert.Fail($"no reply and no close for {Show(bytes)}");
+            Assert.Fail($"no reply and no close for {Witness.Show(bytes)}");
         }
     }
-
-    private static string Show(byte[] bytes) => Convert.ToHexString(bytes.AsSpan(0, Math.Min(bytes.Length, 200)));
 }

@@ -5,7 +5,6 @@ using FsCheck.Fluent;
 using Microsoft.Extensions.Logging;
 using Realtime.Api.Tests.Infrastructure;
 using Realtime.Api.Tests.Reliability;
-using Realtime.Silo.Diagnostics;
 using Xunit.Abstractions;
 
 namespace Realtime.Api.Tests.Protocol;
@@ -54,7 +53,6 @@ public sealed class RawFrameProperties(ITestOutputHelper output)
         var inputs = Input.Sample(Cases, new Rnd((ulong)seed), 40).ToArray();
         var logs = new LogCapture();
         await using var server = await RealtimeServer.StartAsync(services: s => s.AddSingleton<ILoggerProvider>(logs));
-        var metrics = server.Services.GetRequiredService<RealtimeMetrics>();
         await Witness.AssertNodeServesOthersAsync(server); // warm up before the memory baseline
         var heapBefore = ManagedHeap.LiveBytes();
 
@@ -74,17 +72,13 @@ public sealed class RawFrameProperties(ITestOutputHelper output)
             }
 
             var end = await ending;
-            Assert.True(end.ConnectionClosed, $"the connection was still open 20 s after {Show(bytes)}");
-            Assert.True(end.CloseCode != 1011, $"{Show(bytes)} ended in an internal error (1011)");
+            Assert.True(end.ConnectionClosed, $"the connection was still open 20 s after {Witness.Show(bytes)}");
+            Assert.True(end.CloseCode != 1011, $"{Witness.Show(bytes)} ended in an internal error (1011)");
             endings.Add(end.CloseCode);
         }
 
         output.WriteLine(string.Join(", ", endings.GroupBy(c => c).OrderBy(g => g.Key).Select(g => $"{g.Key?.ToString() ?? "no close frame"}×{g.Count()}")));
-        await Witness.AssertNodeServesOthersAsync(server);
-        await Eventually.TrueAsync(() => metrics.Connections == 0 && metrics.Subscriptions == 0, "every connection and subscription is released");
-        Assert.DoesNotContain(logs.Entries, e => e.Level >= LogLevel.Error);
-        var grown = ManagedHeap.LiveBytes() - heapBefore;
-        Assert.True(grown < 16 * 1024 * 1024, $"the managed heap grew by {grown:N0} bytes over {Cases} connections");
+        await Witness.AssertNodeUnharmedAsync(server, logs, heapBefore, $"{Cases} connections");
     }
 
     private static byte[] Write(bool fin, byte reserved, byte opcode, bool masked, byte[] payload, ulong? declared)
@@ -99,6 +93,4 @@ public sealed class RawFrameProperties(ITestOutputHelper output)
 
         return [.. header, .. masked ? RawFrames.Mask(payload, key) : payload];
     }
-
-    private static string Show(byte[] bytes) => Convert.ToHexString(bytes.AsSpan(0, Math.Min(bytes.Length, 64))) + (bytes.Length > 64 ? $"… ({bytes.Length} bytes)" : "");
 }

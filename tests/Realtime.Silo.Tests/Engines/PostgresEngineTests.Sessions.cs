@@ -1,9 +1,9 @@
 using System.Collections.Concurrent;
-using Npgsql;
 using Realtime.Contracts.Channels;
 using Realtime.Contracts.Streams;
 using Realtime.Silo.Engines;
 using Realtime.Silo.Engines.Postgres;
+using Realtime.Testing;
 
 namespace Realtime.Silo.Tests.Engines;
 
@@ -96,13 +96,5 @@ public sealed partial class PostgresEngineTests
     private static long[] PublishedOffsets(IEnumerable<StreamEvent> events) =>
         events.OfType<PublicationEvent>().Select(e => e.Publication.Offset).ToArray();
 
-    /// <summary>Ends the matching server sessions, as an administrator would; returns how many it ended.</summary>
-    private async Task<long> TerminateSessionsAsync(string where)
-    {
-        await using var connection = new NpgsqlConnection(postgres.ConnectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(
-            $"select count(pg_terminate_backend(pid)) from pg_stat_activity where pid <> pg_backend_pid() and {where}", connection);
-        return (long)(await command.ExecuteScalarAsync())!;
-    }
+    private Task<long> TerminateSessionsAsync(string where) => PostgresServer.TerminateSessionsAsync(postgres.ConnectionString, where);
 }

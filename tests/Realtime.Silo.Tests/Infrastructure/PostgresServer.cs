@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using Npgsql;
 
 namespace Realtime.Testing;
@@ -39,7 +37,7 @@ public sealed class PostgresServer : IAsyncDisposable
             await RunAsync("chown", ["postgres:postgres", data]);
         }
 
-        var server = new PostgresServer(bin, data, FreePort());
+        var server = new PostgresServer(bin, data, LoopbackPorts.Free());
         await server.RunAsPostgresAsync("initdb", ["-D", Path.Combine(data, "db"), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"]);
         await server.StartAgainAsync();
         return server;
@@ -62,6 +60,19 @@ public sealed class PostgresServer : IAsyncDisposable
         "-o", $"-p {Port} -k {_data} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=400",
         "start",
     ]);
+
+    /// <summary>
+    /// Ends the server sessions that match <paramref name="where"/> (a condition on <c>pg_stat_activity</c>, run in
+    /// the database of <paramref name="connectionString"/>), as an administrator or a failover would; returns how many.
+    /// </summary>
+    public static async Task<long> TerminateSessionsAsync(string connectionString, string where)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(
+            $"select count(pg_terminate_backend(pid)) from pg_stat_activity where pid <> pg_backend_pid() and {where}", connection);
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
 
     /// <summary>Stops the server at once, as a crash would (acknowledged commits survive: fsync is only off for the OS).</summary>
     public Task KillAsync() => RunAsPostgresAsync("pg_ctl", ["-D", Path.Combine(_data, "db"), "-m", "immediate", "-w", "stop"]);
@@ -94,13 +105,6 @@ public sealed class PostgresServer : IAsyncDisposable
             : null;
         return bin ?? throw new InvalidOperationException(
             "PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin: run ./test.sh, which installs the Debian 'postgresql' package");
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private static async Task RunAsync(string file, IReadOnlyList<string> args)
