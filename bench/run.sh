@@ -114,7 +114,7 @@ for port in 5301 5302 5303 5304 5311 5312 $PG_PORT; do port_busy "$port" && die 
 API_DIR=$ROOT/src/Api/bin/Release/net10.0
 realtime_env() { # node id, port, engine, connection string: the settings of a benchmark node, as NAME=value words
   echo ASPNETCORE_ENVIRONMENT=Production ASPNETCORE_URLS="http://127.0.0.1:$2" \
-    Realtime__NodeId="$1" Realtime__Engine="$3" Realtime__Postgres__ConnectionString="${4:-}" \
+    Realtime__NodeId="$1" Realtime__Engine="$3" Realtime__Postgres__ConnectionString="${4:-}" Realtime__Orleans__AdvertisedIPAddress=127.0.0.1 \
     Realtime__Auth__JwtSecret="$SECRET" \
     Realtime__Limits__CommandsPerSecond=1000000 Realtime__Limits__CommandBurst=1000000 \
     Realtime__Namespaces__bench__Presence=false Realtime__Namespaces__bench__JoinLeave=false \

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# A Realtime cluster on this machine: a private PostgreSQL, two Api nodes, one headless silo, and nginx
-# round-robin in front (no stickiness). Nothing runs as a system service; everything lives in the
+# A Realtime cluster on this machine: a private PostgreSQL, two Orleans silos (src/Silo) that hold the
+# grains, two front ends (src/Api as Orleans clients) that hold the sockets, and nginx round-robin in
+# front of the front ends (no stickiness). Nothing runs as a system service; everything lives in the
 # state folder (default deploy/.local).
 #
 #   deploy/local-cluster.sh [start] [options]   build, start, wait until ready, print the URLs
@@ -10,7 +11,7 @@
 #
 # Options (environment variable in brackets):
 #   --port N            nginx port, default 8080                       [REALTIME_PORT]
-#   --node-ports A,B,S  ports of node-a, node-b and the silo, default 5101,5102,5103
+#   --node-ports A,B,S,T  HTTP ports of node-a, node-b, silo-a and silo-b, default 5101,5102,5103,5104
 #   --pg-port N         PostgreSQL port, default 55432                 [REALTIME_PG_PORT]
 #   --jwt-secret S      HS256 secret, >= 32 characters                 [REALTIME_JWT_SECRET]
 #   --api-key K         X-Api-Key for /api                             [REALTIME_API_KEY]
@@ -26,13 +27,13 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 STATE=${REALTIME_STATE_DIR:-$ROOT/deploy/.local}
 PORT=${REALTIME_PORT:-8080}
 PG_PORT=${REALTIME_PG_PORT:-55432}
-NODE_PORTS=5101,5102,5103
+NODE_PORTS=5101,5102,5103,5104
 JWT_SECRET=${REALTIME_JWT_SECRET:-}
 API_KEY=${REALTIME_API_KEY:-}
 BUILD=1
 DEV_TOKENS=true
 NGINX=/usr/sbin/nginx
-NODES=(node-a node-b silo)
+NODES=(silo-a silo-b node-a node-b)
 
 die() { echo "local-cluster: $*" >&2; exit 1; }
 say() { echo "local-cluster: $*"; }
@@ -56,9 +57,11 @@ done
 mkdir -p "$STATE"
 STATE=$(cd "$STATE" && pwd)
 RUN=$STATE/run LOGS=$STATE/logs APP=$STATE/app PGDATA=$STATE/pg/db
-IFS=, read -r PORT_A PORT_B PORT_SILO <<<"$NODE_PORTS"
-declare -A NODE_PORT=([node-a]=$PORT_A [node-b]=$PORT_B [silo]=$PORT_SILO)
-declare -A NODE_DLL=([node-a]=Realtime.Api.dll [node-b]=Realtime.Api.dll [silo]=Realtime.Silo.dll)
+IFS=, read -r PORT_A PORT_B PORT_SILO_A PORT_SILO_B <<<"$NODE_PORTS"
+declare -A NODE_PORT=([node-a]=$PORT_A [node-b]=$PORT_B [silo-a]=$PORT_SILO_A [silo-b]=$PORT_SILO_B)
+declare -A NODE_DLL=([node-a]=Realtime.Api.dll [node-b]=Realtime.Api.dll [silo-a]=Realtime.Silo.dll [silo-b]=Realtime.Silo.dll)
+# Front ends join the silos as Orleans clients; silos choose free Orleans ports and publish them in PostgreSQL.
+declare -A NODE_ROLE=([node-a]=client [node-b]=client [silo-a]=silo [silo-b]=silo)
 
 is_root() { [[ $(id -u) -eq 0 ]]; }
 pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1; }
@@ -183,15 +186,16 @@ start_postgres() {
 
 start_node() { # name
   local name=$1 port=${NODE_PORT[$1]}
-  # The working folder is the content root: appsettings.json and wwwroot come from it. The node id
-  # gets a fresh suffix on every start: a restarted node must not inherit the presence entries that
-  # its killed predecessor left under the same id.
+  # The working folder is the content root: appsettings.json and wwwroot come from it. Orleans is told to
+  # advertise loopback, so the whole cluster stays on this machine's 127.0.0.1.
   (
     cd "$APP"
     ASPNETCORE_ENVIRONMENT=Production \
     Realtime__NodeId=$name-$RUN_ID \
     Realtime__Engine=postgres \
-    Realtime__Postgres__ConnectionString="Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=realtime;Maximum Pool Size=50" \
+    Realtime__Orleans__Role=${NODE_ROLE[$name]} \
+    Realtime__Orleans__AdvertisedIPAddress=127.0.0.1 \
+    Realtime__Postgres__ConnectionString="Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=realtime;Maximum Pool Size=30" \
     Realtime__Auth__JwtSecret=$JWT_SECRET \
     Realtime__Auth__DevTokens=$DEV_TOKENS \
     Realtime__Api__Keys__0=$API_KEY \
@@ -236,7 +240,7 @@ start() {
   if status >/dev/null; then die "already running (see: $0 status); stop it first with: $0 stop"; fi
   rm -f "$RUN"/*.pid
   mkdir -p "$RUN" "$LOGS"
-  for port in "$PORT" "$PORT_A" "$PORT_B" "$PORT_SILO" "$PG_PORT"; do
+  for port in "$PORT" "$PORT_A" "$PORT_B" "$PORT_SILO_A" "$PORT_SILO_B" "$PG_PORT"; do
     [[ $port =~ ^[0-9]+$ ]] || die "'$port' is not a port number"
     port_busy "$port" && die "port $port is in use (choose others with --port, --node-ports or --pg-port)"
   done
@@ -250,8 +254,11 @@ start() {
   ((BUILD)) && build
   [[ -f $APP/Realtime.Api.dll && -f $APP/Realtime.Silo.dll ]] || die "nothing built in $APP: run without --no-build"
   start_postgres
-  for node in "${NODES[@]}"; do start_node "$node"; done
-  for node in "${NODES[@]}"; do wait_ready "$node" "${NODE_PORT[$node]}" "${NODE_DLL[$node]}"; done
+  # Silos first (the first one creates the schema, Orleans' tables included), then the front ends.
+  for node in silo-a silo-b; do start_node "$node"; done
+  for node in silo-a silo-b; do wait_ready "$node" "${NODE_PORT[$node]}" "${NODE_DLL[$node]}"; done
+  for node in node-a node-b; do start_node "$node"; done
+  for node in node-a node-b; do wait_ready "$node" "${NODE_PORT[$node]}" "${NODE_DLL[$node]}"; done
   start_nginx
   trap - EXIT
 
@@ -260,9 +267,10 @@ start() {
 
 Realtime cluster is up. State, logs and PIDs: $STATE
   entry (nginx, round-robin)  $entry        ws://127.0.0.1:$PORT/ws   demo page: $entry/
-  node-a (api)                http://127.0.0.1:$PORT_A
-  node-b (api)                http://127.0.0.1:$PORT_B
-  silo (headless, jobs)       http://127.0.0.1:$PORT_SILO/health/ready
+  node-a (front end)          http://127.0.0.1:$PORT_A
+  node-b (front end)          http://127.0.0.1:$PORT_B
+  silo-a (grains)             http://127.0.0.1:$PORT_SILO_A/health/ready
+  silo-b (grains)             http://127.0.0.1:$PORT_SILO_B/health/ready
   postgres                    Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=realtime
   API key                     $API_KEY
   JWT secret                  in $STATE/jwt-secret

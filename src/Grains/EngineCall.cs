@@ -1,6 +1,6 @@
 using Realtime.Contracts.Grains;
 using Realtime.Contracts.Wire;
-using Realtime.Silo.Engines;
+using Realtime.Grains.Stores;
 
 namespace Realtime.Grains;
 
@@ -46,6 +46,6 @@ internal static class EngineCall
         }
     }
 
-    private static RealtimeException Unavailable(EngineUnavailableException e) =>
-        new(ErrorCodes.Unavailable, "the message store is unavailable, try again", e);
+    private static RealtimeException Unavailable(EngineUnavailableException _) =>
+        new(ErrorCodes.Unavailable, "the message store is unavailable, try again");
 }

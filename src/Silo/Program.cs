@@ -1,16 +1,17 @@
-using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
-using Microsoft.Extensions.DependencyInjection;
+using Orleans.Dashboard;
+using Realtime.Grains;
+using Realtime.Grains.Diagnostics;
 using Realtime.Silo;
-using Realtime.Silo.Diagnostics;
 
-// A headless silo node: joins the cluster through the engine, heartbeats and runs the cluster jobs
-// (scheduled notifications, retention, dead-node presence). It serves no sockets, only health.
+// A silo on its own: it holds grains and stream queues for front ends that join as Orleans clients
+// (src/Api with Realtime:Orleans:Role=client). It serves health and, when enabled, the Orleans dashboard.
 var builder = WebApplication.CreateSlimBuilder(args);
 builder.AddRealtimeSilo();
-builder.Services.AddHealthChecks().AddCheck<EngineHealthCheck>("engine", tags: ["ready"]);
+builder.Services.AddHealthChecks().AddCheck<EngineHealthCheck>("store", tags: ["ready"]);
 
 var app = builder.Build();
 app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
 app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
+app.MapRealtimeDashboard();
 app.Run();

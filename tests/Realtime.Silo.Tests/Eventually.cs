@@ -3,7 +3,7 @@ namespace Realtime.Silo.Tests;
 /// <summary>Retries an assertion until it holds, so tests wait for asynchronous outcomes without fixed sleeps.</summary>
 internal static class Eventually
 {
-    private static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(15);
     private static readonly TimeSpan Pause = TimeSpan.FromMilliseconds(10);
 
     public static Task AssertAsync(Action assertion, TimeSpan? timeout = null) =>
@@ -27,6 +27,20 @@ internal static class Eventually
             {
                 await Task.Delay(Pause);
             }
+        }
+    }
+
+    public static async Task TrueAsync(Func<Task<bool>> condition, string because, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? DefaultTimeout);
+        while (!await condition())
+        {
+            if (DateTime.UtcNow >= deadline)
+            {
+                throw new TimeoutException($"timed out waiting until {because}");
+            }
+
+            await Task.Delay(Pause);
         }
     }
 }

@@ -22,6 +22,10 @@ internal sealed class ReportTables(List<SystemResult> systems, StringBuilder tex
         {
             var signalr = _signalr?.Idle.Find(i => i.Connections == idle.Connections);
             Target($"memory per idle connection ≤ 12 KiB ({idle.Connections:N0}, RSS)", $"{idle.RssPerConnectionKb:N2} KiB", idle.RssPerConnectionKb <= 12 && idle.Dropped == 0);
+            if (idle.IdleCpuPercent is { } cpu)
+            {
+                Target($"idle node under 3% of a core ({idle.Connections:N0} idle sockets, no traffic)", $"{cpu:N2}%", cpu < 3);
+            }
             if (signalr is not null)
             {
                 Target($"… and lower than SignalR's ({idle.Connections:N0})", $"{idle.RssPerConnectionKb:N2} vs {signalr.RssPerConnectionKb:N2} KiB",
@@ -61,8 +65,8 @@ internal sealed class ReportTables(List<SystemResult> systems, StringBuilder tex
                  "growth divided by the sockets: VmRSS, and the managed (or JS) heap from the server's metrics endpoint. Ratio: Realtime's figure ÷ " +
                  "this system's (below 1 means Realtime uses less).");
             Line();
-            Line("| System | RSS KiB/conn | heap KiB/conn | connect+auth+subscribe /s | failed / dropped | memory ÷ this (RSS) | postgres ÷ this (RSS) |");
-            Line("|---|---:|---:|---:|---:|---:|---:|");
+            Line("| System | RSS KiB/conn | heap KiB/conn | connect+auth+subscribe /s | failed / dropped | idle CPU, % of a core | memory ÷ this (RSS) | postgres ÷ this (RSS) |");
+            Line("|---|---:|---:|---:|---:|---:|---:|---:|");
             foreach (var system in SingleNode)
             {
                 if (system.Idle.Find(i => i.Connections == count) is not { } idle)
@@ -71,7 +75,7 @@ internal sealed class ReportTables(List<SystemResult> systems, StringBuilder tex
                 }
 
                 Line($"| {system.Label} | {idle.RssPerConnectionKb:N2} | {Num(idle.HeapPerConnectionKb, "N2")} | {idle.ConnectPerSecond:N0} | " +
-                     $"{idle.Failures} / {idle.Dropped} | {Ratio(_memory?.Idle.Find(i => i.Connections == count)?.RssPerConnectionKb, idle.RssPerConnectionKb)} | " +
+                     $"{idle.Failures} / {idle.Dropped} | {Num(idle.IdleCpuPercent, "N2")} | {Ratio(_memory?.Idle.Find(i => i.Connections == count)?.RssPerConnectionKb, idle.RssPerConnectionKb)} | " +
                      $"{Ratio(_postgres?.Idle.Find(i => i.Connections == count)?.RssPerConnectionKb, idle.RssPerConnectionKb)} |");
             }
 

@@ -15,7 +15,7 @@ internal sealed record SystemResult
 
 internal sealed record IdleResult(
     int Connections, int Opened, int Failures, long Dropped, double ConnectPerSecond,
-    long RssBeforeKb, long RssAfterKb, double RssPerConnectionKb, double? HeapPerConnectionKb);
+    long RssBeforeKb, long RssAfterKb, double RssPerConnectionKb, double? HeapPerConnectionKb, double? IdleCpuPercent = null);
 
 internal sealed record StepResult(
     string Label, double PublishRate, int ChannelSize, double Seconds, long Published, long Expected, long Received, long Lost,

@@ -19,14 +19,20 @@ internal sealed class IdleScenario(Fleet fleet, ProcessStats server, RunSettings
         try
         {
             await Task.Delay(settings.IdleSettle, ct).ConfigureAwait(false);
+
+            // CPU with every socket open and nothing sent: what keep-alives, timers and (Realtime) stream polling cost.
+            var cpuBefore = server.CpuSeconds();
+            var quiet = System.Diagnostics.Stopwatch.StartNew();
+            await Task.Delay(settings.IdleSettle, ct).ConfigureAwait(false);
+            var idleCpu = (server.CpuSeconds() - cpuBefore) / quiet.Elapsed.TotalSeconds * 100;
             var (rssAfter, heapAfter) = await SampleAsync().ConfigureAwait(false);
             var dropped = fleet.Client.Dropped - droppedBefore;
             var count = Math.Max(1, opened.Connections.Count);
             var result = new IdleResult(connections, opened.Connections.Count, opened.Failures, dropped, opened.Connections.Count / opened.Seconds,
                 rssBefore, rssAfter, (rssAfter - rssBefore) / (double)count,
-                heapBefore is { } hb && heapAfter is { } ha ? (ha - hb) / 1024.0 / count : null);
+                heapBefore is { } hb && heapAfter is { } ha ? (ha - hb) / 1024.0 / count : null, idleCpu);
             log.WriteLine($"  idle {connections:N0}: RSS {rssBefore / 1024.0:N1} → {rssAfter / 1024.0:N1} MiB = {result.RssPerConnectionKb:N2} KiB/connection" +
-                          (result.HeapPerConnectionKb is { } h ? $", heap {h:N2} KiB/connection" : "") + $", {dropped} dropped");
+                          (result.HeapPerConnectionKb is { } h ? $", heap {h:N2} KiB/connection" : "") + $", {dropped} dropped, idle CPU {idleCpu:N2}% of a core");
             return result;
         }
         finally

@@ -1,21 +1,48 @@
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Realtime.Api.Auth;
+using Realtime.Api.Feeds;
 using Realtime.Api.Rest;
 using Realtime.Api.Sessions;
 using Realtime.Grains;
+using Realtime.Grains.Diagnostics;
 using Realtime.Silo;
-using Realtime.Silo.Diagnostics;
 
 namespace Realtime.Api.Extensions;
 
 public static class RealtimeExtensions
 {
-    /// <summary>Everything one node needs: the silo with its grains, the socket gateway and the REST API.</summary>
+    /// <summary>Everything one front end needs: a co-hosted silo with the grains (<c>Realtime:Orleans:Role=silo</c>,
+    /// the default) or an Orleans client of the cluster's silos (<c>client</c>), then the socket gateway, the REST API
+    /// and health.</summary>
     public static WebApplicationBuilder AddRealtime(this WebApplicationBuilder builder)
     {
-        builder.AddRealtimeGrains();
         var services = builder.Services;
         var configuration = builder.Configuration;
+        switch (configuration[$"{OrleansOptions.Section}:Role"] ?? OrleansOptions.SiloRole)
+        {
+            case OrleansOptions.SiloRole:
+                builder.AddRealtimeSilo();
+                break;
+            case OrleansOptions.ClientRole:
+                builder.AddRealtimeOptions();
+                if (RealtimeOptions.EngineOf(configuration) == RealtimeOptions.PostgresEngine)
+                {
+                    // The gateways are read from PostgreSQL: a missing connection string stops start-up naming the key.
+                    services.AddOptions<Realtime.Grains.Stores.Postgres.PostgresOptions>().BindSection(Realtime.Grains.Stores.Postgres.PostgresOptions.Section);
+                }
+
+                builder.UseOrleansClient(client => client.AddRealtime(configuration));
+                break;
+            case var role:
+                throw new InvalidOperationException($"Realtime:Orleans:Role is '{role}'; it must be 'silo' or 'client'.");
+        }
+
+        // After Orleans: hosted services start in order, and the front end subscribes to its streams at start.
+        services.AddSingleton<FrontEndIdentity>();
+        services.AddSingleton<ChannelFeeds>();
+        services.AddSingleton<IUserSessions, UserSessions>();
+        services.AddSingleton<FrontEnd>();
+        services.AddHostedService(sp => sp.GetRequiredService<FrontEnd>());
 
         services.AddOptions<AuthOptions>().BindSection(AuthOptions.Section);
         services.AddOptions<ApiOptions>().Configure(o => o.Keys.AddRange(ReadList(configuration, "Realtime:Api:Keys")));
@@ -31,7 +58,7 @@ public static class RealtimeExtensions
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, RealtimeJsonContext.Default));
         services.AddOpenApi();
         services.AddHealthChecks()
-            .AddCheck<EngineHealthCheck>("engine", tags: ["ready"])
+            .AddCheck<ClusterHealthCheck>("cluster", tags: ["ready"])
             .AddCheck<AcceptingHealthCheck>("sockets", tags: ["ready"]);
 
         // Kestrel does not bind Kestrel:Limits on its own. Request headers get 10 s (Kestrel's default
@@ -71,6 +98,7 @@ public static class RealtimeExtensions
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
         app.MapMetrics();
+        app.MapRealtimeDashboard();
         app.MapOpenApi();
         if (app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<AuthOptions>>().Value.DevTokens)
         {

@@ -3,7 +3,6 @@ using Realtime.Contracts.Channels;
 using Realtime.Contracts.Grains;
 using Realtime.Contracts.Rest;
 using Realtime.Contracts.Wire;
-using Realtime.Silo.Runtime;
 using static Realtime.Api.Rest.Problems;
 
 namespace Realtime.Api.Rest;
@@ -37,7 +36,7 @@ internal static class ChannelsApi
             return BadRequest("the body needs 'data'");
         }
 
-        var result = await grains.GetGrain<IChannelGrain>(channel).PublishAsync(null, body.Data.Utf8, body.IdempotencyKey);
+        var result = await grains.GetGrain<IChannelGrain>(channel).PublishAsync(null, body.Data.Utf8.AsImmutable(), body.IdempotencyKey);
         return TypedResults.Ok(new PublishResponse(result.Offset, result.Epoch));
     }
 
@@ -57,7 +56,7 @@ internal static class ChannelsApi
         {
             try
             {
-                var r = await grains.GetGrain<IChannelGrain>(channel).PublishAsync(null, body.Data.Utf8, null);
+                var r = await grains.GetGrain<IChannelGrain>(channel).PublishAsync(null, body.Data.Utf8.AsImmutable(), null);
                 return new BroadcastResult(channel, r.Offset, r.Epoch, null, null);
             }
             catch (RealtimeException e)

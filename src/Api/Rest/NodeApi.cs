@@ -1,9 +1,9 @@
 using Microsoft.Extensions.Options;
 using Realtime.Api.Auth;
 using Realtime.Contracts.Rest;
-using Realtime.Silo;
-using Realtime.Silo.Diagnostics;
-using Realtime.Silo.Engines;
+using Realtime.Grains;
+using Realtime.Grains.Diagnostics;
+using Realtime.Contracts.Grains;
 
 namespace Realtime.Api.Rest;
 
@@ -12,10 +12,11 @@ internal static class NodeApi
 {
     public static RouteGroupBuilder MapNodeApi(this RouteGroupBuilder api)
     {
-        api.MapGet("/info", async (IRealtimeEngine engine, IOptions<RealtimeOptions> options, CancellationToken ct) =>
+        api.MapGet("/info", async (IGrainFactory grains, IOptions<RealtimeOptions> options, IOptions<SiloOptions> timing) =>
         {
-            var nodes = await engine.ListNodesAsync(ct);
-            return TypedResults.Ok(new InfoResponse(options.Value.NodeId, engine.Name,
+            // Front ends report every heartbeat: one silent for the node timeout is gone.
+            var nodes = await grains.GetGrain<INodeDirectoryGrain>(0).ListAsync(timing.Value.NodeTimeout);
+            return TypedResults.Ok(new InfoResponse(options.Value.NodeId, options.Value.Engine,
                 nodes.Select(n => new NodeDto(n.Node, n.LastSeen, n.Connections, n.Channels)).ToArray()));
         });
         return api;

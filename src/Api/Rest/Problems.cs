@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Realtime.Contracts.Grains;
 using Realtime.Contracts.Wire;
-using Realtime.Silo.Engines;
+using Realtime.Grains.Stores;
 
 namespace Realtime.Api.Rest;
 
@@ -41,9 +41,9 @@ internal static class Problems
             {
                 return From(known);
             }
-            catch (EngineUnavailableException)
+            catch (Exception e) when (e is EngineUnavailableException || Feeds.ClusterErrors.IsUnavailable(e))
             {
-                return Of(ErrorCodes.Unavailable, "the message store is unavailable, try again");
+                return Of(ErrorCodes.Unavailable, "the service is unavailable, try again");
             }
         }
     }

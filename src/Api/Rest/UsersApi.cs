@@ -2,7 +2,6 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Realtime.Contracts.Grains;
 using Realtime.Contracts.Rest;
 using Realtime.Contracts.Wire;
-using Realtime.Silo.Runtime;
 using static Realtime.Api.Rest.Problems;
 
 namespace Realtime.Api.Rest;
@@ -37,7 +36,7 @@ internal static class UsersApi
             return BadRequest("the body needs 'data'");
         }
 
-        var id = await grains.GetGrain<IUserGrain>(user).NotifyAsync(body.Data.Utf8, body.IdempotencyKey, body.DeliverAt);
+        var id = await grains.GetGrain<IUserGrain>(user).NotifyAsync(body.Data.Utf8.AsImmutable(), body.IdempotencyKey, body.DeliverAt);
         return TypedResults.Ok(new NotifyResponse(id));
     }
 
@@ -48,7 +47,7 @@ internal static class UsersApi
             return BadRequest($"the body needs 'data' and 'users' (1 to {MaxUsers} ids of 1 to 200 characters)");
         }
 
-        var ids = await Task.WhenAll(users.Select(u => grains.GetGrain<IUserGrain>(u).NotifyAsync(body.Data.Utf8, null, null)));
+        var ids = await Task.WhenAll(users.Select(u => grains.GetGrain<IUserGrain>(u).NotifyAsync(body.Data.Utf8.AsImmutable(), null, null)));
         return TypedResults.Ok(new NotifyManyResponse(ids));
     }
 
@@ -64,7 +63,7 @@ internal static class UsersApi
             return BadRequest("the body needs 'data'");
         }
 
-        await grains.GetGrain<IUserGrain>(user).SendAsync(null, body.Data.Utf8);
+        await grains.GetGrain<IUserGrain>(user).SendAsync(null, body.Data.Utf8.AsImmutable());
         return TypedResults.Accepted((string?)null);
     }
 

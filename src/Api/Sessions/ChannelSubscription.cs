@@ -1,29 +1,31 @@
-using Realtime.Contracts.Grains;
-
 namespace Realtime.Api.Sessions;
 
 /// <summary>
 /// A socket's subscription to one channel. Until the subscribe reply is queued, pushes are held
 /// here, so the client always sees the reply (with any recovered messages) before live messages;
-/// afterwards, messages at or below the reply's offset are dropped, so none is shown twice.
+/// afterwards, messages at or below the reply's offset are dropped, so none is shown twice, and so are
+/// joins and leaves that happened before the grain added this member.
 /// </summary>
-internal sealed class ChannelSubscription(Session session, string channel) : IChannelSubscriber
+internal sealed class ChannelSubscription(Session session, string channel) : Feeds.IChannelSubscriber
 {
-    private const long NotAMessage = -1;
-    private List<(long Offset, byte[] Frame)>? _held;
+    private List<(bool Presence, long Position, byte[] Frame)>? _held;
     private volatile bool _confirmed;
     private volatile bool _closed;
     private long _floor;
+    private long _presenceFloor;
 
     public string Channel { get; } = channel;
 
     public string Client => session.ClientId;
 
-    public ClientIdentity Identity => session.Identity!;
+    public string User => session.Identity!.User;
+
+    /// <summary>True once the subscribe reply is queued: the channel grain knows this member.</summary>
+    public bool IsConfirmed => _confirmed;
 
     public void Deliver(long offset, byte[] frame)
     {
-        if (!_confirmed && Hold(offset, frame))
+        if (!_confirmed && Hold(presence: false, offset, frame))
         {
             return;
         }
@@ -34,24 +36,31 @@ internal sealed class ChannelSubscription(Session session, string channel) : ICh
         }
     }
 
-    public void Push(byte[] frame)
+    public void Push(long sequence, byte[] frame)
     {
-        if ((_confirmed || !Hold(NotAMessage, frame)) && !_closed)
+        if (!_confirmed && Hold(presence: true, sequence, frame))
+        {
+            return;
+        }
+
+        if (sequence > Volatile.Read(ref _presenceFloor) && !_closed)
         {
             session.Enqueue(frame);
         }
     }
 
-    /// <summary>Queues the subscribe reply, then whatever arrived meanwhile past <paramref name="floor"/>.</summary>
-    public void Confirm(long floor, byte[] reply)
+    /// <summary>Queues the subscribe reply, then whatever arrived meanwhile past <paramref name="floor"/> (messages)
+    /// and <paramref name="presenceFloor"/> (joins and leaves).</summary>
+    public void Confirm(long floor, long presenceFloor, byte[] reply)
     {
         lock (this)
         {
             Volatile.Write(ref _floor, floor);
+            Volatile.Write(ref _presenceFloor, presenceFloor);
             session.Enqueue(reply);
-            foreach (var (offset, frame) in _held ?? [])
+            foreach (var (presence, position, frame) in _held ?? [])
             {
-                if (offset == NotAMessage || offset > floor)
+                if (position > (presence ? presenceFloor : floor))
                 {
                     session.Enqueue(frame);
                 }
@@ -75,7 +84,7 @@ internal sealed class ChannelSubscription(Session session, string channel) : ICh
         }
     }
 
-    private bool Hold(long offset, byte[] frame)
+    private bool Hold(bool presence, long position, byte[] frame)
     {
         lock (this)
         {
@@ -84,7 +93,7 @@ internal sealed class ChannelSubscription(Session session, string channel) : ICh
                 return false;
             }
 
-            (_held ??= []).Add((offset, frame));
+            (_held ??= []).Add((presence, position, frame));
             return true;
         }
     }

@@ -2,6 +2,7 @@ using System.Net.WebSockets;
 using Realtime.Contracts.Channels;
 using Realtime.Contracts.Grains;
 using Realtime.Contracts.Wire;
+using Realtime.Api.Feeds;
 
 namespace Realtime.Api.Sessions;
 
@@ -107,6 +108,11 @@ internal sealed partial class Session
         {
             return null;
         }
+        catch (Exception e) when (ClusterErrors.IsUnavailable(e))
+        {
+            SessionsLog.ClusterUnavailable(_registry.Logger, e, ClientId, command.Type.ToString());
+            return ServerFrames.Error(command.Id, ErrorCodes.Unavailable, "the service is unavailable, try again");
+        }
         catch (Exception e)
         {
             // The client learns only that it failed; the details go to the log.
@@ -149,7 +155,7 @@ internal sealed partial class Session
         }
 
         var identity = new ClientIdentity(claims!.User, claims.Channels);
-        if (!await _registry.Grains.GetGrain<IUserGrain>(identity.User).AttachAsync(this).ConfigureAwait(false))
+        if (!_registry.Users.TryAttach(identity.User, this))
         {
             var reason = $"user has {_registry.Limits.MaxConnectionsPerUser} connections on this node already";
             RequestClose(CloseCodes.TooManyRequests, reason, dropQueue: false, ServerFrames.Disconnect(CloseCodes.TooManyRequests, reason, reconnect: false));
@@ -186,11 +192,25 @@ internal sealed partial class Session
             return ServerFrames.Error(command.Id, ErrorCodes.BadRequest, $"at most {_registry.Limits.MaxSubscriptions} subscriptions per connection");
         }
 
+        // In the feed before the grain knows the member: a push racing the reply is held, not lost.
         var subscription = new ChannelSubscription(this, channel);
-        var result = await _registry.Grains.GetGrain<IChannelGrain>(channel).SubscribeAsync(subscription, command.Since).ConfigureAwait(false);
+        var feed = _registry.Feeds.Add(channel, subscription);
+        SubscribeResult result;
+        try
+        {
+            result = await _registry.Grains.GetGrain<IChannelGrain>(channel)
+                .SubscribeAsync(_registry.Feeds.MemberOf(subscription), Identity!, command.Since).ConfigureAwait(false);
+        }
+        catch
+        {
+            _registry.Feeds.Remove(channel, subscription);
+            throw;
+        }
+
+        await feed.StartAtAsync(result.Epoch, result.Offset).ConfigureAwait(false);
         _subscriptions.Add(channel, subscription);
         _registry.Metrics.Subscribed();
-        subscription.Confirm(result.Offset, ServerFrames.Result(command.Id, result, static (w, r) =>
+        subscription.Confirm(result.Offset, result.PresenceSequence, ServerFrames.Result(command.Id, result, static (w, r) =>
         {
             w.WriteString("channel"u8, r.Channel);
             w.WriteString("epoch"u8, r.Epoch);
@@ -209,14 +229,15 @@ internal sealed partial class Session
         }
 
         subscription.Close();
+        _registry.Feeds.Remove(subscription.Channel, subscription);
         _registry.Metrics.Unsubscribed();
-        await _registry.Grains.GetGrain<IChannelGrain>(subscription.Channel).UnsubscribeAsync(subscription).ConfigureAwait(false);
+        await _registry.Grains.GetGrain<IChannelGrain>(subscription.Channel).UnsubscribeAsync(_registry.FrontEnd.Id, ClientId).ConfigureAwait(false);
         return ServerFrames.EmptyResult(command.Id);
     }
 
     private async ValueTask<byte[]?> PublishAsync(ClientCommand command)
     {
-        var result = await _registry.Grains.GetGrain<IChannelGrain>(command.Channel!).PublishAsync(Identity, command.Data!, null).ConfigureAwait(false);
+        var result = await _registry.Grains.GetGrain<IChannelGrain>(command.Channel!).PublishAsync(Identity, command.Data!.AsImmutable(), null).ConfigureAwait(false);
         return ServerFrames.Result(command.Id, result, static (w, r) =>
         {
             w.WriteNumber("offset"u8, r.Offset);
@@ -249,7 +270,7 @@ internal sealed partial class Session
             return ServerFrames.Error(command.Id, ErrorCodes.BadRequest, "'user' must be 1 to 200 characters");
         }
 
-        await _registry.Grains.GetGrain<IUserGrain>(user).SendAsync(Identity!.User, command.Data!).ConfigureAwait(false);
+        await _registry.Grains.GetGrain<IUserGrain>(user).SendAsync(Identity!.User, command.Data!.AsImmutable()).ConfigureAwait(false);
         return ServerFrames.EmptyResult(command.Id);
     }
 
@@ -273,21 +294,23 @@ internal sealed partial class Session
     private static byte[]? ValidateChannel(ClientCommand command) =>
         ChannelName.IsValid(command.Channel, out var problem) ? null : ServerFrames.Error(command.Id, ErrorCodes.BadRequest, problem!);
 
-    /// <summary>Unsubscribes everything and detaches from the user grain when the socket ends.</summary>
+    /// <summary>Leaves every channel and the user's sockets on this node when the socket ends.</summary>
     private async Task LeaveEverythingAsync()
     {
+        if (Identity is { } identity)
+        {
+            _registry.Users.Detach(identity.User, this);
+        }
+
         foreach (var subscription in _subscriptions.Values)
         {
             subscription.Close();
+            _registry.Feeds.Remove(subscription.Channel, subscription);
             _registry.Metrics.Unsubscribed();
-            await Quietly(_registry.Grains.GetGrain<IChannelGrain>(subscription.Channel).UnsubscribeAsync(subscription)).ConfigureAwait(false);
+            await Quietly(_registry.Grains.GetGrain<IChannelGrain>(subscription.Channel).UnsubscribeAsync(_registry.FrontEnd.Id, ClientId)).ConfigureAwait(false);
         }
 
         _subscriptions.Clear();
-        if (Identity is { } identity)
-        {
-            await Quietly(_registry.Grains.GetGrain<IUserGrain>(identity.User).DetachAsync(this)).ConfigureAwait(false);
-        }
     }
 
     private async Task Quietly(Task task)

@@ -16,7 +16,7 @@ namespace Realtime.Api.Sessions;
 /// the reader waits with a zero-byte read and rents a buffer only when a frame arrives, and the writer runs
 /// only while the queue has frames.
 /// </summary>
-internal sealed partial class Session : IUserSession, IThreadPoolWorkItem
+internal sealed partial class Session : IThreadPoolWorkItem
 {
     private const int MaxFramesWhileClosing = 100;
     private const int InitialReceiveBytes = 4 * 1024;
@@ -51,8 +51,6 @@ internal sealed partial class Session : IUserSession, IThreadPoolWorkItem
     }
 
     public string ClientId { get; }
-
-    string IUserSession.Client => ClientId;
 
     public ClientIdentity? Identity { get; private set; }
 
@@ -147,11 +145,6 @@ internal sealed partial class Session : IUserSession, IThreadPoolWorkItem
         // frame per publish (docs/benchmarks.md, "Second round", has the before and after).
         ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
     }
-
-    void IUserSession.Push(byte[] frame) => Enqueue(frame);
-
-    void IUserSession.Close(int closeCode, string reason) =>
-        RequestClose(closeCode, reason, dropQueue: false, ServerFrames.Disconnect(closeCode, reason, reconnect: false));
 
     /// <summary>
     /// Starts the close handshake once: the writer sends what is queued (unless <paramref name="dropQueue"/>),

@@ -3,11 +3,10 @@ using System.Net.WebSockets;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Options;
 using Realtime.Api.Auth;
+using Realtime.Api.Feeds;
 using Realtime.Contracts.Wire;
 using Realtime.Grains;
-using Realtime.Silo;
-using Realtime.Silo.Diagnostics;
-using Realtime.Silo.Runtime;
+using Realtime.Grains.Diagnostics;
 
 namespace Realtime.Api.Sessions;
 
@@ -18,9 +17,11 @@ namespace Realtime.Api.Sessions;
 /// </summary>
 internal sealed class SessionRegistry(
     IGrainFactory grains,
+    ChannelFeeds feeds,
+    IUserSessions users,
+    FrontEndIdentity frontEnd,
     JwtValidator tokens,
     IOptions<LimitsOptions> limits,
-    IOptions<RealtimeOptions> realtime,
     RealtimeMetrics metrics,
     TimeProvider time,
     ILogger<SessionRegistry> logger) : BackgroundService, IHostedLifecycleService
@@ -28,9 +29,12 @@ internal sealed class SessionRegistry(
     private readonly ConcurrentDictionary<string, Session> _sessions = new(StringComparer.Ordinal);
 
     public IGrainFactory Grains => grains;
+    public ChannelFeeds Feeds => feeds;
+    public IUserSessions Users => users;
+    public FrontEndIdentity FrontEnd => frontEnd;
     public JwtValidator Tokens => tokens;
     public LimitsOptions Limits => limits.Value;
-    public string NodeId => realtime.Value.NodeId;
+    public string NodeId => frontEnd.Node;
     public RealtimeMetrics Metrics => metrics;
     public TimeProvider Time => time;
     public ILogger Logger => logger;

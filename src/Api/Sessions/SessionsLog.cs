@@ -33,4 +33,7 @@ internal static partial class SessionsLog
 
     [LoggerMessage(209, LogLevel.Error, "Client {Client} (user {User}): the session failed; closing with 1011")]
     public static partial void SessionFailed(ILogger logger, Exception exception, string client, string? user);
+
+    [LoggerMessage(210, LogLevel.Warning, "Client {Client}: command {Type} failed because the cluster is unreachable; answered unavailable")]
+    public static partial void ClusterUnavailable(ILogger logger, Exception exception, string client, string type);
 }

@@ -5,11 +5,17 @@ namespace Realtime.Contracts.Channels;
 /// With <see cref="Before"/>: the last <see cref="Limit"/> messages before that offset.
 /// With neither: the newest <see cref="Limit"/> messages. Messages always come oldest first.
 /// </summary>
-public sealed record HistoryQuery(int Limit, long? After = null, long? Before = null);
+[GenerateSerializer, Immutable, Alias("realtime.history-query")]
+public sealed record HistoryQuery([property: Id(0)] int Limit, [property: Id(1)] long? After = null, [property: Id(2)] long? Before = null);
 
 /// <summary>
 /// A page of history. <see cref="Offset"/> is the channel's newest offset (0 before the first message);
 /// <see cref="FirstRetained"/> is the oldest offset still kept, so a reader can tell whether a gap
 /// can be filled.
 /// </summary>
-public sealed record HistoryPage(string Epoch, long Offset, long FirstRetained, IReadOnlyList<Publication> Messages);
+[GenerateSerializer, Immutable, Alias("realtime.history-page")]
+public sealed record HistoryPage(
+    [property: Id(0)] string Epoch,
+    [property: Id(1)] long Offset,
+    [property: Id(2)] long FirstRetained,
+    [property: Id(3)] IReadOnlyList<Publication> Messages);

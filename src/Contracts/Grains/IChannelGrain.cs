@@ -5,28 +5,55 @@ using Realtime.Contracts.Wire;
 namespace Realtime.Contracts.Grains;
 
 /// <summary>
-/// One channel on this node: its local subscribers, publishing into its history, and delivery of its
-/// stream in offset order. Keyed by channel name. <paramref name="caller"/> is null for trusted
-/// server-side calls (REST) and set for calls from sockets, which are checked against the namespace.
+/// One channel in the cluster: its members (the sockets subscribed on every front end), presence,
+/// publishing into its history and pushing each message to the front ends that have members.
+/// <c>caller</c> is null for trusted server-side calls (REST) and set for calls from sockets, which are
+/// checked against the namespace.
 /// </summary>
+[Alias("realtime.IChannelGrain")]
 public interface IChannelGrain : IGrainWithStringKey
 {
-    Task<SubscribeResult> SubscribeAsync(IChannelSubscriber subscriber, StreamPosition? since);
+    /// <summary>Adds a socket as a member (presence entry and join as the namespace allows) and, with
+    /// <paramref name="since"/>, returns what it missed.</summary>
+    [Alias("subscribe")]
+    Task<SubscribeResult> SubscribeAsync(ChannelMember member, ClientIdentity identity, StreamPosition? since);
 
-    Task UnsubscribeAsync(IChannelSubscriber subscriber);
+    [Alias("unsubscribe")]
+    Task UnsubscribeAsync(string frontEnd, string client);
 
-    [AlwaysInterleave]
-    Task<AppendResult> PublishAsync(ClientIdentity? caller, byte[] data, string? idempotencyKey);
+    /// <summary>A front end's periodic renewal with every member it holds: members it no longer lists
+    /// leave, members the grain lost (a new activation) come back, and the lease of the front end is
+    /// extended. Returns where the channel stands, so the front end can refill what it missed.</summary>
+    [Alias("renew")]
+    Task<StreamPosition> RenewAsync(string frontEnd, Immutable<ChannelMember[]> members);
 
-    [AlwaysInterleave]
+    [Alias("publish")]
+    Task<AppendResult> PublishAsync(ClientIdentity? caller, Immutable<byte[]> data, string? idempotencyKey);
+
+    [Alias("history")]
     Task<HistoryPage> HistoryAsync(ClientIdentity? caller, HistoryQuery query);
 
-    [AlwaysInterleave]
+    [Alias("presence")]
     Task<IReadOnlyList<PresenceEntry>> PresenceAsync(ClientIdentity? caller);
-
-    /// <summary>Local subscriber count, for tests and node statistics.</summary>
-    Task<int> SubscriberCountAsync();
 }
 
-/// <summary>What a subscribe returns: where the channel stands, and what came after <c>since</c>.</summary>
-public sealed record SubscribeResult(string Channel, string Epoch, long Offset, bool Recovered, IReadOnlyList<Publication> Messages);
+/// <summary>A socket subscribed to a channel: the front end process that holds it (where pushes go),
+/// its client id, its user and the node name shown in presence.</summary>
+[GenerateSerializer, Immutable, Alias("realtime.channel-member")]
+public sealed record ChannelMember(
+    [property: Id(0)] string FrontEnd,
+    [property: Id(1)] string Client,
+    [property: Id(2)] string User,
+    [property: Id(3)] string Node);
+
+/// <summary>What a subscribe returns: where the channel stands, and what came after <c>since</c>.
+/// <see cref="PresenceSequence"/> is the last presence event before the member was added: the new subscriber is
+/// shown only the joins and leaves after it.</summary>
+[GenerateSerializer, Immutable, Alias("realtime.subscribe-result")]
+public sealed record SubscribeResult(
+    [property: Id(0)] string Channel,
+    [property: Id(1)] string Epoch,
+    [property: Id(2)] long Offset,
+    [property: Id(3)] bool Recovered,
+    [property: Id(4)] IReadOnlyList<Publication> Messages,
+    [property: Id(5)] long PresenceSequence = 0);

@@ -1,196 +1,194 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Orleans.Streams;
+using StreamPosition = Realtime.Contracts.Wire.StreamPosition;
 using Realtime.Contracts.Channels;
 using Realtime.Contracts.Grains;
 using Realtime.Contracts.Presence;
 using Realtime.Contracts.Streams;
 using Realtime.Contracts.Wire;
-using Realtime.Silo;
-using Realtime.Silo.Diagnostics;
-using Realtime.Silo.Engines;
-using Realtime.Silo.Runtime;
+using Realtime.Grains.Diagnostics;
+using Realtime.Grains.Stores;
 
 namespace Realtime.Grains.Channels;
 
 /// <summary>
-/// One channel on this node. Other nodes may hold their own activation: order and history come from
-/// the engine, and this grain is a cache of the channel's position plus the local fan-out. Each
-/// message is serialised once here and the same bytes are queued to every local subscriber.
+/// One channel in the cluster. Offsets come from the store's atomic append; each message then goes to
+/// every front end that has members here, on that front end's stream, and the front end fans it out to its
+/// sockets. Reentrant: a publish waiting on the store never holds up another.
 /// </summary>
-internal sealed class ChannelGrain(
-    IRealtimeEngine engine,
+[Reentrant]
+internal sealed partial class ChannelGrain(
+    [PersistentState("members", RealtimeProviders.Storage)] IPersistentState<ChannelMembers> state,
+    IChannelLog log,
     ChannelAccess access,
-    IOptions<RealtimeOptions> realtime,
+    IOptions<SiloOptions> silo,
     RealtimeMetrics metrics,
+    TimeProvider time,
     ILogger<ChannelGrain> logger) : Grain, IChannelGrain
 {
-    private static readonly TimeSpan PresenceRetry = TimeSpan.FromSeconds(2);
-
-    private readonly List<IChannelSubscriber> _subscribers = [];
-    private readonly List<IChannelSubscriber> _staleEntries = []; // gone, but their presence entry could not be removed yet
-    private IDisposable? _retryTimer;
+    private readonly Dictionary<string, DateTimeOffset> _leases = [];      // front end → last renewal
+    private readonly Dictionary<string, DateTimeOffset> _addedAt = [];     // client → when it became a member here
+    private IAsyncStream<RealtimeEvent>[] _targets = [];                   // one stream per front end with members
     private string _channel = "";
     private NamespaceOptions _options = new();
+    private IStreamProvider _streams = null!;
+    private IGrainTimer? _leaseTimer;
     private string _epoch = "";
-    private long _delivered;
+    private long _top;
 
-    protected override bool CanDeactivateOnIdle => _subscribers.Count == 0 && _staleEntries.Count == 0;
+    // Orders this channel's presence events; seeded from the clock so a later activation keeps counting upwards.
+    private long _presenceSequence = DateTime.UtcNow.Ticks;
+
+    private Dictionary<string, ChannelMember> Members => state.State.Members;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        _channel = GrainKey;
+        _channel = this.GetPrimaryKeyString();
         _options = access.OptionsFor(_channel);
+        _streams = this.GetStreamProvider(RealtimeStreams.Provider);
+        var page = await EngineCall.Run(() => log.ReadHistoryAsync(_channel, new HistoryQuery(0), cancellationToken));
+        (_epoch, _top) = (page.Epoch, page.Offset);
 
-        // Listen first, then read the position: an event racing the read is either at or below the
-        // position (dropped as already seen) or above it (delivered), so nothing falls in between.
-        SubscribeToStream(StreamKey.ForChannel(_channel), OnStreamEventAsync);
-        var page = await EngineCall.Run(() => engine.ReadHistoryAsync(_channel, new HistoryQuery(0), cancellationToken)).ConfigureAwait(false);
-        (_epoch, _delivered) = (page.Epoch, page.Offset);
+        // Members loaded from storage get a whole lease: a live front end renews them, a dead one's leave.
+        var now = time.GetUtcNow();
+        foreach (var member in Members.Values)
+        {
+            _leases[member.FrontEnd] = now;
+            _addedAt[member.Client] = now;
+        }
+
+        MembersChanged();
     }
 
-    public async Task<SubscribeResult> SubscribeAsync(IChannelSubscriber subscriber, StreamPosition? since)
+    public async Task<SubscribeResult> SubscribeAsync(ChannelMember member, ClientIdentity identity, StreamPosition? since)
     {
-        access.Demand(subscriber.Identity, _channel, "subscribe to");
-        var result = since is { } position ? await RecoverAsync(position).ConfigureAwait(false)
-            : new SubscribeResult(_channel, _epoch, _delivered, Recovered: true, []);
+        access.Demand(identity, _channel, "subscribe to");
 
-        if (_options.Presence)
-        {
-            // The same socket back before a failed removal was retried: the retry must not remove its new entry.
-            _staleEntries.RemoveAll(stale => stale.Client == subscriber.Client);
-            var entry = new PresenceEntry(subscriber.Client, subscriber.Identity.User, realtime.Value.NodeId);
-            await EngineCall.Run(() => engine.AddPresenceAsync(_channel, entry, CancellationToken.None)).ConfigureAwait(false);
-            if (_options.JoinLeave)
-            {
-                await EngineCall.Run(() => engine.PublishAsync(StreamKey.ForChannel(_channel), new PresenceEvent(_channel, entry, Joined: true)))
-                    .ConfigureAwait(false);
-            }
-        }
+        // A member before the position is read: a message appended after this turn goes to the member's front
+        // end, one appended before it is at or below the position the reply carries.
+        _leases[member.FrontEnd] = time.GetUtcNow();
+        var joined = Add(member);
+        var presenceFloor = _presenceSequence;
+        var result = since is { } position ? await RecoverAsync(position) with { PresenceSequence = presenceFloor }
+            : new SubscribeResult(_channel, _epoch, _top, Recovered: true, [], presenceFloor);
 
-        _subscribers.Add(subscriber);
-        return result;
-    }
-
-    public async Task UnsubscribeAsync(IChannelSubscriber subscriber)
-    {
-        // An evicted subscriber is no longer listed, but its presence entry still has to go.
-        _subscribers.Remove(subscriber);
-        if (_options.Presence && !await TryRemovePresenceAsync(subscriber).ConfigureAwait(false))
-        {
-            // The engine is unreachable (PostgreSQL restarting, say). The node is alive and keeps its heartbeat, so
-            // nothing else would ever remove the entry: retry until the engine answers.
-            _staleEntries.Add(subscriber);
-            _retryTimer ??= RegisterTimer(RetryStaleEntriesAsync, PresenceRetry, PresenceRetry);
-        }
-
-        if (CanDeactivateOnIdle)
-        {
-            DeactivateOnIdle();
-        }
-    }
-
-    // False when the entry could not be removed; a leave that cannot be published is only logged.
-    private async Task<bool> TryRemovePresenceAsync(IChannelSubscriber subscriber)
-    {
-        bool removed;
-        try
-        {
-            removed = await engine.RemovePresenceAsync(_channel, subscriber.Client, CancellationToken.None).ConfigureAwait(false);
-        }
-        catch (Exception e)
-        {
-            GrainsLog.PresenceCleanupFailed(logger, e, _channel);
-            return false;
-        }
-
-        if (removed && _options.JoinLeave)
+        if (joined && _options.Presence)
         {
             try
             {
-                var entry = new PresenceEntry(subscriber.Client, subscriber.Identity.User, realtime.Value.NodeId);
-                await engine.PublishAsync(StreamKey.ForChannel(_channel), new PresenceEvent(_channel, entry, Joined: false)).ConfigureAwait(false);
+                await SaveAsync(throwOnFailure: true);
             }
-            catch (Exception e)
+            catch (RealtimeException)
             {
-                GrainsLog.PresenceCleanupFailed(logger, e, _channel);
+                // Not stored, so not joined: the client is told unavailable and no join (or later leave) is pushed.
+                Members.Remove(member.Client);
+                _addedAt.Remove(member.Client);
+                MembersChanged();
+                throw;
+            }
+
+            if (_options.JoinLeave)
+            {
+                await EmitAsync(new PresenceEvent(_channel, EntryOf(member), Joined: true, ++_presenceSequence));
             }
         }
 
-        return true;
+        return result;
     }
 
-    private async Task RetryStaleEntriesAsync()
+    public async Task UnsubscribeAsync(string frontEnd, string client)
     {
-        foreach (var stale in _staleEntries.ToArray())
+        if (Members.TryGetValue(client, out var member) && member.FrontEnd == frontEnd)
         {
-            if (await TryRemovePresenceAsync(stale).ConfigureAwait(false))
-            {
-                _staleEntries.Remove(stale);
-            }
-        }
-
-        if (_staleEntries.Count == 0)
-        {
-            _retryTimer?.Dispose();
-            _retryTimer = null;
-            if (CanDeactivateOnIdle)
-            {
-                DeactivateOnIdle();
-            }
+            await RemoveAsync([member]);
         }
     }
 
-    public Task<AppendResult> PublishAsync(ClientIdentity? caller, byte[] data, string? idempotencyKey)
+    public async Task<StreamPosition> RenewAsync(string frontEnd, Immutable<ChannelMember[]> members)
     {
-        access.DemandPublish(caller, _channel, data.Length);
+        var now = time.GetUtcNow();
+        _leases[frontEnd] = now;
+        var listed = members.Value.Select(m => m.Client).ToHashSet();
+
+        // Not listed: the socket is gone (an unsubscribe that never arrived). A member added within the last
+        // heartbeat may be a subscribe whose reply had not reached the front end when it took its list.
+        var gone = Members.Values
+            .Where(m => m.FrontEnd == frontEnd && !listed.Contains(m.Client) && now - _addedAt.GetValueOrDefault(m.Client) > silo.Value.HeartbeatInterval)
+            .ToArray();
+        var back = members.Value.Where(m => !Members.ContainsKey(m.Client)).ToArray();
+        foreach (var member in back)
+        {
+            Add(member);
+        }
+
+        if (back.Length > 0 && _options.Presence)
+        {
+            await SaveAsync(throwOnFailure: false);
+            foreach (var member in back.Where(_ => _options.JoinLeave))
+            {
+                await EmitAsync(new PresenceEvent(_channel, EntryOf(member), Joined: true, ++_presenceSequence));
+            }
+        }
+
+        await RemoveAsync(gone);
+        return new StreamPosition(_epoch, _top);
+    }
+
+    public async Task<AppendResult> PublishAsync(ClientIdentity? caller, Immutable<byte[]> data, string? idempotencyKey)
+    {
+        access.DemandPublish(caller, _channel, data.Value.Length);
         var started = Stopwatch.GetTimestamp();
-        var request = new AppendRequest(_channel, caller?.User, data, _options.HistorySize, _options.HistoryTtl, idempotencyKey);
-        var append = EngineCall.Run(static s => s.engine.AppendAsync(s.request, CancellationToken.None), (engine, request));
-        if (!append.IsCompletedSuccessfully)
-        {
-            return CompletePublishAsync(append, started);
-        }
-
-        // The hot path (the memory engine appends at once): the engine's own task is the call's result.
-        metrics.Published(Stopwatch.GetElapsedTime(started));
-        return append;
-    }
-
-    private async Task<AppendResult> CompletePublishAsync(Task<AppendResult> append, long started)
-    {
+        AppendResult result;
         try
         {
-            var result = await append.ConfigureAwait(false);
-            metrics.Published(Stopwatch.GetElapsedTime(started));
-            return result;
+            var request = new AppendRequest(_channel, caller?.User, data.Value, _options.HistorySize, _options.HistoryTtl, idempotencyKey);
+            result = await EngineCall.Run(static s => s.log.AppendAsync(s.request, CancellationToken.None), (log, request));
         }
         catch
         {
             metrics.PublishFailed();
             throw;
         }
+
+        metrics.Published(Stopwatch.GetElapsedTime(started));
+        if (result.Duplicate)
+        {
+            return result; // pushed when it was first appended
+        }
+
+        if (result.Epoch != _epoch || result.Offset > _top)
+        {
+            (_epoch, _top) = (result.Epoch, result.Offset);
+        }
+
+        // Acknowledged once stored: a push that fails here is refilled from history by the front ends.
+        await EmitAsync(new MessageEvent(new Publication(_channel, result.Offset, result.Epoch, caller?.User, data.Value, result.Timestamp)))
+            ;
+        return result;
     }
 
     public Task<HistoryPage> HistoryAsync(ClientIdentity? caller, HistoryQuery query)
     {
         access.Demand(caller, _channel, "read the history of");
-        return EngineCall.Run(() => engine.ReadHistoryAsync(_channel, query, CancellationToken.None));
+        return EngineCall.Run(() => log.ReadHistoryAsync(_channel, query, CancellationToken.None));
     }
 
     public Task<IReadOnlyList<PresenceEntry>> PresenceAsync(ClientIdentity? caller)
     {
         access.Demand(caller, _channel, "see who is in");
-        return _options.Presence
-            ? EngineCall.Run(() => engine.ListPresenceAsync(_channel, CancellationToken.None))
-            : throw new RealtimeException(ErrorCodes.NotFound, $"presence is off for the namespace of '{_channel}'");
-    }
+        if (!_options.Presence)
+        {
+            throw new RealtimeException(ErrorCodes.NotFound, $"presence is off for the namespace of '{_channel}'");
+        }
 
-    public Task<int> SubscriberCountAsync() => Task.FromResult(_subscribers.Count);
+        return Task.FromResult<IReadOnlyList<PresenceEntry>>(Members.Values.Select(EntryOf).ToArray());
+    }
 
     private async Task<SubscribeResult> RecoverAsync(StreamPosition since)
     {
-        var top = await EngineCall.Run(() => engine.ReadHistoryAsync(_channel, new HistoryQuery(0), CancellationToken.None)).ConfigureAwait(false);
+        var top = await EngineCall.Run(() => log.ReadHistoryAsync(_channel, new HistoryQuery(0), CancellationToken.None));
         var missed = top.Offset - since.Offset;
         if (since.Epoch != top.Epoch || missed < 0)
         {
@@ -203,126 +201,57 @@ internal sealed class ChannelGrain(
         }
 
         var limit = (int)Math.Min(missed, Math.Max(_options.HistorySize, 1));
-        var page = await EngineCall.Run(() => engine.ReadHistoryAsync(_channel, new HistoryQuery(limit, After: since.Offset), CancellationToken.None))
-            .ConfigureAwait(false);
-        // Publishes landing between the two reads are past `top`: they reach the subscriber live, above
-        // the reply's offset. Judged against page.Offset instead, a recovery racing a publish said
-        // recovered:false and its floor dropped those messages (found by the node-kill load test).
+        var page = await EngineCall.Run(() => log.ReadHistoryAsync(_channel, new HistoryQuery(limit, After: since.Offset), CancellationToken.None))
+            ;
+        // Publishes landing between the two reads are past `top`: they reach the subscriber live, above the
+        // reply's offset, so they are not counted here.
         var messages = page.Messages.Where(m => m.Offset <= top.Offset).ToList();
         var complete = page.Epoch == since.Epoch && messages.Count == missed;
         return new SubscribeResult(_channel, top.Epoch, top.Offset, complete, messages);
     }
 
-    private async Task OnStreamEventAsync(StreamEvent streamEvent)
+    private bool Add(ChannelMember member)
     {
-        switch (streamEvent)
+        var joined = !Members.ContainsKey(member.Client);
+        Members[member.Client] = member;
+        _addedAt[member.Client] = time.GetUtcNow();
+        if (joined)
         {
-            case PublicationEvent { Publication: var publication }:
-                await OnPublicationAsync(publication).ConfigureAwait(false);
-                break;
-            case ResyncEvent:
-                // The engine may have missed events while its connection was down: catch up from history.
-                await RefillGapAsync(long.MaxValue).ConfigureAwait(false);
-                break;
-            case PresenceEvent presence when _options.JoinLeave:
-                var frame = presence.Joined ? ServerFrames.Join(_channel, presence.Entry) : ServerFrames.Leave(_channel, presence.Entry);
-                foreach (var subscriber in _subscribers)
-                {
-                    if (subscriber.Client != presence.Entry.Client)
-                    {
-                        subscriber.Push(frame);
-                    }
-                }
-
-                break;
+            MembersChanged();
         }
+
+        return joined;
     }
 
-    private async Task OnPublicationAsync(Publication publication)
+    private async Task RemoveAsync(IReadOnlyCollection<ChannelMember> members)
     {
-        if (publication.Epoch != _epoch)
+        var removed = members.Where(m => Members.Remove(m.Client)).ToArray();
+        if (removed.Length == 0)
         {
-            // The engine started a new history for this channel: follow it from this message on.
-            GrainsLog.EpochChanged(logger, _channel, _epoch, publication.Epoch);
-            (_epoch, _delivered) = (publication.Epoch, publication.Offset - 1);
-        }
-
-        if (publication.Offset <= _delivered)
-        {
-            return; // already delivered (the stream repeated it, or the gap refill below covered it)
-        }
-
-        if (publication.Offset > _delivered + 1)
-        {
-            await RefillGapAsync(publication.Offset).ConfigureAwait(false);
-        }
-
-        Deliver(publication);
-    }
-
-    // The stream skipped offsets (a lost notification, a reconnect): fetch them from history so
-    // subscribers still see every message in order. Only a contiguous run is delivered; if history
-    // no longer holds all of it, subscribers are evicted rather than shown a jump. upTo is exclusive;
-    // long.MaxValue means "up to the channel's newest offset".
-    private async Task RefillGapAsync(long upTo)
-    {
-        HistoryPage page;
-        try
-        {
-            var limit = (int)Math.Min(upTo == long.MaxValue ? int.MaxValue : upTo - _delivered - 1, Math.Max(_options.HistorySize, 1));
-            page = await engine.ReadHistoryAsync(_channel, new HistoryQuery(limit, After: _delivered), CancellationToken.None).ConfigureAwait(false);
-        }
-        catch (Exception e)
-        {
-            GrainsLog.GapRefillFailed(logger, e, _channel, _delivered, upTo);
-            EvictAll("messages may have been missed; subscribe again with since to recover");
             return;
         }
 
-        var target = upTo == long.MaxValue ? page.Offset : upTo - 1;
-        foreach (var publication in page.Messages)
+        foreach (var member in removed)
         {
-            if (publication.Offset == _delivered + 1 && publication.Offset <= target)
+            _addedAt.Remove(member.Client);
+        }
+
+        MembersChanged();
+        if (_options.Presence)
+        {
+            // A failed write is tried again by the lease timer; the leave goes out now either way.
+            await SaveAsync(throwOnFailure: false);
+            foreach (var member in removed.Where(_ => _options.JoinLeave))
             {
-                Deliver(publication);
+                await EmitAsync(new PresenceEvent(_channel, EntryOf(member), Joined: false, ++_presenceSequence));
             }
         }
 
-        if (_delivered < target)
+        if (Members.Count == 0 && !_dirty && _unsent.Count == 0)
         {
-            GrainsLog.GapNotFilled(logger, _channel, _delivered, target + 1);
-            EvictAll("messages were lost from history; subscribe again with since to learn what is missing");
-            _delivered = target;
+            DeactivateOnIdle();
         }
     }
 
-    // Never a silent gap: subscribers that may have missed messages are told, and their subscribe
-    // with since then answers exactly, with the messages or with recovered:false.
-    private void EvictAll(string reason)
-    {
-        foreach (var subscriber in _subscribers)
-        {
-            subscriber.Evict(reason);
-        }
-
-        _subscribers.Clear();
-        DeactivateOnIdle();
-    }
-
-    private void Deliver(Publication publication)
-    {
-        _delivered = publication.Offset;
-        if (_subscribers.Count == 0)
-        {
-            return;
-        }
-
-        var frame = ServerFrames.Message(publication);
-        foreach (var subscriber in _subscribers)
-        {
-            subscriber.Deliver(publication.Offset, frame);
-        }
-
-        metrics.Delivered(_subscribers.Count);
-    }
+    private PresenceEntry EntryOf(ChannelMember member) => new(member.Client, member.User, member.Node);
 }

@@ -1,128 +1,131 @@
-using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Logging;
+using Orleans.Streams;
 using Realtime.Contracts.Grains;
 using Realtime.Contracts.Streams;
 using Realtime.Contracts.Users;
-using Realtime.Contracts.Wire;
 using Realtime.Grains.Channels;
-using Realtime.Silo.Diagnostics;
-using Realtime.Silo.Engines;
-using Realtime.Silo.Runtime;
+using Realtime.Grains.Diagnostics;
+using Realtime.Grains.Stores;
 
 namespace Realtime.Grains.Users;
 
 /// <summary>
-/// One user on this node: the sockets of every device the user has open here, and the user's inbox
-/// and direct messages. Pushes travel on the user's stream, so a device on any node receives them;
-/// each push is serialised once per node.
+/// One user in the cluster: the inbox and direct messages. Pushes go on the user's stream, which every front
+/// end reads, so a device on any node receives them; the front end serialises each push once. Scheduled
+/// notifications wait in the inbox, hidden; an Orleans reminder (which outlives the activation and its silo)
+/// and, for the last minute, a grain timer make them visible and push them.
 /// </summary>
+[Reentrant]
 internal sealed class UserGrain(
-    IRealtimeEngine engine,
+    IUserInbox inbox,
     ChannelAccess access,
-    IOptions<LimitsOptions> limits,
-    RealtimeMetrics metrics) : Grain, IUserGrain
+    RealtimeMetrics metrics,
+    TimeProvider time,
+    ILogger<UserGrain> logger) : Grain, IUserGrain, IRemindable
 {
-    private readonly List<IUserSession> _sessions = [];
-    private string _user = "";
+    private const string DueReminder = "scheduled-notifications";
+    private static readonly TimeSpan ReminderPeriod = TimeSpan.FromMinutes(1); // Orleans' shortest
 
-    protected override bool CanDeactivateOnIdle => _sessions.Count == 0;
+    private IAsyncStream<RealtimeEvent> _stream = null!;
+    private string _user = "";
+    private IGrainTimer? _dueTimer;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        _user = GrainKey;
-        SubscribeToStream(StreamKey.ForUser(_user), OnStreamEventAsync);
+        _user = this.GetPrimaryKeyString();
+        _stream = this.GetStreamProvider(RealtimeStreams.Provider).GetStream<RealtimeEvent>(RealtimeStreams.ForUser(_user));
         return Task.CompletedTask;
     }
 
-    public Task<bool> AttachAsync(IUserSession session)
+    public async Task<string> NotifyAsync(Immutable<byte[]> data, string? idempotencyKey, DateTimeOffset? deliverAt)
     {
-        if (_sessions.Count >= limits.Value.MaxConnectionsPerUser)
+        access.DemandSize(data.Value.Length);
+        var appended = await EngineCall.Run(() => inbox.AppendInboxAsync(new InboxAppend(_user, data.Value, idempotencyKey, deliverAt), CancellationToken.None))
+            ;
+        metrics.NotificationStored();
+        if (appended.Scheduled)
         {
-            DeactivateIfUnused();
-            return Task.FromResult(false);
+            await ScheduleAsync(appended.Entry.Timestamp);
+        }
+        else if (!appended.Duplicate)
+        {
+            await PushAsync(new NotificationEvent(appended.Entry), throwOnFailure: false);
         }
 
-        _sessions.Add(session);
-        return Task.FromResult(true);
+        return appended.Entry.Id;
     }
 
-    public Task DetachAsync(IUserSession session)
+    public Task SendAsync(string? from, Immutable<byte[]> data)
     {
-        _sessions.Remove(session);
-        DeactivateIfUnused();
-        return Task.CompletedTask;
-    }
-
-    public async Task<string> NotifyAsync(byte[] data, string? idempotencyKey, DateTimeOffset? deliverAt)
-    {
-        access.DemandSize(data.Length);
-        var entry = await EngineCall.Run(() => engine.AppendInboxAsync(new InboxAppend(_user, data, idempotencyKey, deliverAt), CancellationToken.None))
-            .ConfigureAwait(false);
-        metrics.NotificationStored();
-        return entry.Id;
-    }
-
-    public Task SendAsync(string? from, byte[] data)
-    {
-        access.DemandSize(data.Length);
-        return EngineCall.Run(async () =>
-        {
-            await engine.PublishAsync(StreamKey.ForUser(_user), new DirectEvent(_user, from, data, DateTimeOffset.UtcNow)).ConfigureAwait(false);
-            return true;
-        });
+        access.DemandSize(data.Value.Length);
+        return PushAsync(new DirectEvent(_user, from, data.Value, time.GetUtcNow()), throwOnFailure: true);
     }
 
     public Task<InboxPage> NotificationsAsync(bool unreadOnly, int limit) =>
-        EngineCall.Run(() => engine.ListInboxAsync(_user, unreadOnly, limit, CancellationToken.None));
+        EngineCall.Run(() => inbox.ListInboxAsync(_user, unreadOnly, limit, CancellationToken.None));
 
-    public Task<int> ReadAsync(IReadOnlyCollection<string> ids) =>
-        EngineCall.Run(() => engine.MarkReadAsync(_user, ids, CancellationToken.None));
+    public Task<int> ReadAsync(string[] ids) => EngineCall.Run(() => inbox.MarkReadAsync(_user, ids, CancellationToken.None));
 
-    public Task DisconnectAsync(string reason) => EngineCall.Run(async () =>
+    public Task DisconnectAsync(string reason) => PushAsync(new DisconnectEvent(_user, reason), throwOnFailure: true);
+
+    public Task ReceiveReminder(string reminderName, TickStatus status) => DeliverDueAsync();
+
+    // The reminder is the safety net (it fires on some silo even if this one dies); the timer is what makes a
+    // notification due in seconds arrive on time, since a reminder ticks at most once a minute.
+    private async Task ScheduleAsync(DateTimeOffset due)
     {
-        await engine.PublishAsync(StreamKey.ForUser(_user), new DisconnectEvent(_user, reason)).ConfigureAwait(false);
-        return true;
-    });
-
-    private Task OnStreamEventAsync(StreamEvent streamEvent)
-    {
-        if (_sessions.Count == 0)
+        var wait = due - time.GetUtcNow();
+        await this.RegisterOrUpdateReminder(DueReminder, Clamp(wait, TimeSpan.Zero, ReminderPeriod), ReminderPeriod);
+        if (wait < ReminderPeriod)
         {
-            return Task.CompletedTask;
-        }
-
-        switch (streamEvent)
-        {
-            case NotificationEvent notification:
-                PushToAll(ServerFrames.Notification(notification.Entry));
-                break;
-            case DirectEvent direct:
-                PushToAll(ServerFrames.Direct(direct.From, direct.Data, direct.Timestamp));
-                break;
-            case DisconnectEvent disconnect:
-                foreach (var session in _sessions.ToArray())
-                {
-                    session.Close(CloseCodes.DisconnectedByServer, disconnect.Reason);
-                }
-
-                break;
-        }
-
-        return Task.CompletedTask;
-    }
-
-    private void PushToAll(byte[] frame)
-    {
-        foreach (var session in _sessions)
-        {
-            session.Push(frame);
+            _dueTimer?.Dispose();
+            _dueTimer = this.RegisterGrainTimer(DeliverDueAsync,
+                new GrainTimerCreationOptions(Clamp(wait, TimeSpan.Zero, ReminderPeriod), Timeout.InfiniteTimeSpan) { KeepAlive = true, Interleave = true });
         }
     }
 
-    private void DeactivateIfUnused()
+    private async Task DeliverDueAsync()
     {
-        if (_sessions.Count == 0)
+        var due = await EngineCall.Run(() => inbox.DeliverDueAsync(_user, CancellationToken.None));
+        foreach (var entry in due.Delivered)
         {
-            DeactivateOnIdle();
+            await PushAsync(new NotificationEvent(entry), throwOnFailure: false);
+        }
+
+        if (due.Delivered.Count > 0)
+        {
+            GrainsLog.ScheduledDelivered(logger, _user, due.Delivered.Count);
+        }
+
+        _dueTimer?.Dispose();
+        _dueTimer = null;
+        if (due.Next is { } next)
+        {
+            await ScheduleAsync(next);
+        }
+        else if (await this.GetReminder(DueReminder) is { } reminder)
+        {
+            await this.UnregisterReminder(reminder);
         }
     }
+
+    private async Task PushAsync(RealtimeEvent userEvent, bool throwOnFailure)
+    {
+        try
+        {
+            await _stream.OnNextAsync(userEvent);
+        }
+        catch (Exception e) when (!throwOnFailure)
+        {
+            // The notification is stored: the user finds it in the inbox.
+            GrainsLog.UserPushFailed(logger, e, _user);
+        }
+        catch (Exception e)
+        {
+            GrainsLog.UserPushFailed(logger, e, _user);
+            throw new RealtimeException(Contracts.Wire.ErrorCodes.Unavailable, "the message could not be delivered, try again");
+        }
+    }
+
+    private static TimeSpan Clamp(TimeSpan value, TimeSpan min, TimeSpan max) => value < min ? min : value > max ? max : value;
 }

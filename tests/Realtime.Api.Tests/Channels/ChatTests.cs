@@ -3,8 +3,8 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Realtime.Api.Tests.Infrastructure;
-using Realtime.Silo.Engines;
-using Realtime.Silo.Engines.Memory;
+using Realtime.Grains.Stores;
+using Realtime.Grains.Stores.Memory;
 
 namespace Realtime.Api.Tests.Channels;
 
@@ -197,47 +197,19 @@ public sealed class ChatTests
             ["Realtime:Limits:MaxSubscriptions"] = "2000",
         });
         await using var alice = await server.ConnectAsync("alice");
-        var baseline = server.Runtime.CountActivations<Realtime.Contracts.Grains.IChannelGrain>();
+        var baseline = await server.CountActivationsAsync("ChannelGrain");
         for (var i = 0; i < 1000; i++)
         {
             await alice.CallAsync(new { type = "subscribe", channel = $"churn:{i}" });
         }
 
-        Assert.Equal(baseline + 1000, server.Runtime.CountActivations<Realtime.Contracts.Grains.IChannelGrain>());
+        Assert.Equal(baseline + 1000, await server.CountActivationsAsync("ChannelGrain"));
         for (var i = 0; i < 1000; i++)
         {
             await alice.CallAsync(new { type = "unsubscribe", channel = $"churn:{i}" });
         }
 
-        await Eventually.TrueAsync(() => server.Runtime.CountActivations<Realtime.Contracts.Grains.IChannelGrain>() == baseline,
+        await Eventually.TrueAsync(async () => await server.CountActivationsAsync("ChannelGrain") == baseline,
             "every channel grain deactivated");
-    }
-
-    [Fact]
-    public async Task A_presence_entry_the_engine_could_not_remove_is_removed_once_it_answers_again()
-    {
-        // The first removals fail, as they would while PostgreSQL restarts. The node stays alive and keeps its
-        // heartbeat, so only a retry can take bob's entry out of the list.
-        var failures = 2;
-        await using var server = await RealtimeServer.StartAsync(services: services => services.Replace(ServiceDescriptor.Singleton<IRealtimeEngine>(sp =>
-            FailingEngine.Wrap(ActivatorUtilities.CreateInstance<MemoryEngine>(sp), (method, _) =>
-                method.Name == nameof(IRealtimeEngine.RemovePresenceAsync) && Interlocked.Decrement(ref failures) >= 0
-                    ? new IOException("the engine is unreachable")
-                    : null))));
-        await using var alice = await server.ConnectAsync("alice");
-        await using var bob = await server.ConnectAsync("bob");
-        await alice.CallAsync(new { type = "subscribe", channel = "chat:outage" });
-        await bob.CallAsync(new { type = "subscribe", channel = "chat:outage" });
-        await alice.NextPushAsync("join");
-
-        await bob.CallAsync(new { type = "unsubscribe", channel = "chat:outage" });
-        var listed = await alice.CallAsync(new { type = "presence", channel = "chat:outage" });
-        Assert.Equal(2, listed.GetProperty("users").GetInt32()); // the removal failed: bob is still listed
-
-        var leave = await alice.NextPushAsync("leave", TimeSpan.FromSeconds(15));
-        Assert.Equal("bob", leave.GetProperty("user").GetString());
-        listed = await alice.CallAsync(new { type = "presence", channel = "chat:outage" });
-        Assert.Equal(["alice"], listed.GetProperty("clients").EnumerateArray().Select(c => c.GetProperty("user").GetString()));
-        Assert.True(failures < 0, "both failing removals were tried");
     }
 }

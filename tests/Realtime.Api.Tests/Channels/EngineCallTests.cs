@@ -1,7 +1,7 @@
 using Realtime.Contracts.Grains;
 using Realtime.Contracts.Wire;
 using Realtime.Grains;
-using Realtime.Silo.Engines;
+using Realtime.Grains.Stores;
 
 namespace Realtime.Api.Tests.Channels;
 
@@ -28,7 +28,7 @@ public sealed class EngineCallTests
 
         var error = await Assert.ThrowsAsync<RealtimeException>(() => task);
         Assert.Equal(ErrorCodes.Unavailable, error.Code);
-        Assert.IsType<EngineUnavailableException>(error.InnerException);
+        Assert.Null(error.InnerException); // the driver's exception has no codec: it would fail a reply from another silo
     }
 
     [Fact]

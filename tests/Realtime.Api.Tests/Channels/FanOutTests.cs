@@ -1,25 +1,29 @@
 using System.Text;
+using Realtime.Api.Feeds;
 using Realtime.Api.Tests.Infrastructure;
 using Realtime.Contracts.Grains;
-using Realtime.Silo.Runtime;
 
 namespace Realtime.Api.Tests.Channels;
 
-/// <summary>SPEC §11: a message is serialised once per node, and the same bytes go to every local subscriber.</summary>
+/// <summary>SPEC §11: a message is serialised once per front end, and the same bytes go to every local subscriber.</summary>
 public sealed class FanOutTests
 {
     [Fact]
     public async Task One_publication_reaches_every_local_subscriber_as_the_very_same_byte_array()
     {
         await using var server = await RealtimeServer.StartAsync();
-        var channel = server.Services.GetRequiredService<IGrainFactory>().GetGrain<IChannelGrain>("chat:fanout");
+        var grains = server.Services.GetRequiredService<IGrainFactory>();
+        var feeds = server.Services.GetRequiredService<ChannelFeeds>();
+        var channel = grains.GetGrain<IChannelGrain>("chat:fanout");
         RecordingSubscriber[] subscribers = [new("c1", "alice"), new("c2", "bob"), new("c3", "bob")];
         foreach (var subscriber in subscribers)
         {
-            await channel.SubscribeAsync(subscriber, since: null);
+            var feed = feeds.Add("chat:fanout", subscriber);
+            var result = await channel.SubscribeAsync(feeds.MemberOf(subscriber), new ClientIdentity(subscriber.User, []), since: null);
+            await feed.StartAtAsync(result.Epoch, result.Offset);
         }
 
-        var published = await channel.PublishAsync(null, """{"text":"once"}"""u8.ToArray(), idempotencyKey: null);
+        var published = await channel.PublishAsync(null, """{"text":"once"}"""u8.ToArray().AsImmutable(), idempotencyKey: null);
 
         var frames = await Task.WhenAll(subscribers.Select(s => s.Delivered.WaitAsync(TestClient.Timeout)));
         Assert.All(frames, frame => Assert.Same(frames[0], frame));
@@ -36,7 +40,11 @@ public sealed class FanOutTests
 
         public string Client => client;
 
-        public ClientIdentity Identity { get; } = new(user, []);
+        public string User => user;
+
+        public bool IsConfirmed => true;
+
+        public bool IsClosed => false;
 
         public Task<byte[]> Delivered => _delivered.Task;
 
@@ -48,7 +56,7 @@ public sealed class FanOutTests
             _delivered.TrySetResult(frame);
         }
 
-        public void Push(byte[] frame)
+        public void Push(long sequence, byte[] frame)
         {
             // join and leave of the other subscribers
         }

@@ -141,11 +141,17 @@ public sealed class ClusterTests(ITestOutputHelper output)
         cluster[0].Kill();
         var sinceKill = Stopwatch.StartNew();
         // Timed as it arrives, while the recovery below runs: nothing else reads the watcher's pushes from here on.
-        var leaveAfter = Task.Run(async () => (Push: await watcher.NextPushAsync("leave", TimeSpan.FromSeconds(15)), sinceKill.Elapsed));
+        var leaveAfter = Task.Run(async () => (Push: await watcher.NextPushAsync("leave", TimeSpan.FromSeconds(30)), sinceKill.Elapsed));
         Assert.Null(await victim.WaitClosedAsync()); // dropped, no close frame
         for (var i = 10; i < 40; i++)
         {
-            await watcher.CallAsync(new { type = "publish", channel = "chat:kill", data = i });
+            // While the cluster notices the dead silo, a publish may be refused (unavailable): never acknowledged and lost.
+            await Eventually.TrueAsync(async () =>
+            {
+                var reply = await watcher.RequestAsync(new { type = "publish", channel = "chat:kill", data = i });
+                Assert.True(reply.TryGetProperty("result", out _) || reply.GetProperty("error").GetProperty("code").GetString() == "unavailable", reply.GetRawText());
+                return reply.TryGetProperty("result", out _);
+            }, "the publish is acknowledged", TimeSpan.FromSeconds(60));
         }
 
         await using var back = await cluster[1].ConnectAsync("victim");
@@ -157,15 +163,11 @@ public sealed class ClusterTests(ITestOutputHelper output)
         seen.AddRange(recovered.GetProperty("messages").EnumerateArray().Select(m => m.GetProperty("offset").GetInt64()));
         Assert.Equal(Enumerable.Range(1, 40).Select(i => (long)i), seen);
 
-        // The dead node's presence entry expires and a leave is pushed for it: at most NodeTimeout after its last
-        // heartbeat, plus a round for the leader to notice (a round more if the dead node led and the lock moves),
-        // plus slack for a loaded machine.
+        // The dead node's member leaves, with leave pushed, within SPEC §9.7's 30 s of the kill, whichever silo held
+        // the channel (the channel grain may have died with the node: its successor has the members from storage).
         var (leave, latency) = await leaveAfter;
         Assert.Equal("victim", leave.GetProperty("user").GetString());
-        var heartbeat = TimeSpan.Parse(cluster.Settings["Realtime__Silo__HeartbeatInterval"], CultureInfo.InvariantCulture);
-        var bound = TimeSpan.Parse(cluster.Settings["Realtime__Silo__NodeTimeout"], CultureInfo.InvariantCulture) + 2 * heartbeat + TimeSpan.FromSeconds(2);
-        output.WriteLine($"leave pushed {latency.TotalMilliseconds:F0} ms after the kill (bound {bound.TotalMilliseconds:F0} ms)");
-        Assert.True(latency <= bound, $"leave came {latency.TotalMilliseconds:F0} ms after the kill; the bound is {bound.TotalMilliseconds:F0} ms");
+        output.WriteLine($"leave pushed {latency.TotalMilliseconds:F0} ms after the kill");
         var presence = await cluster[1].Http.GetFromJsonAsync<JsonElement>("/api/channels/chat:kill/presence");
         Assert.Equal(["watcher", "victim"], presence.GetProperty("clients").EnumerateArray().Select(c => c.GetProperty("user").GetString()).Order().Reverse());
     }
@@ -236,7 +238,7 @@ public sealed class ClusterTests(ITestOutputHelper output)
         Assert.True(failed >= 10, "publishes while the engine is down are refused");
         using (var rest = await cluster[0].Http.PostAsJsonAsync("/api/channels/chat:outage/messages", new { data = "x" }))
         {
-            Assert.Equal(HttpStatusCode.ServiceUnavailable, rest.StatusCode);
+            Assert.True(rest.StatusCode == HttpStatusCode.ServiceUnavailable, $"{rest.StatusCode}: {await rest.Content.ReadAsStringAsync()}\n{cluster[0].RecentOutput}");
         }
 
         await reader.CallAsync(new { type = "ping" });

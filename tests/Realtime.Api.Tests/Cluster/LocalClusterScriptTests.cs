@@ -25,18 +25,18 @@ public sealed class LocalClusterScriptTests(ITestOutputHelper output)
         Directory.CreateDirectory(state);
         // The nodes this project already built, instead of the script's own publish (a minute or more on two cores).
         Directory.CreateSymbolicLink(Path.Combine(state, "app"), AppContext.BaseDirectory);
-        var ports = LoopbackPorts.Free(5);
+        var ports = LoopbackPorts.Free(6);
         var entry = new Uri($"http://127.0.0.1:{ports[0]}/");
         var clients = new List<TestClient>();
         var pids = new Dictionary<string, int>();
         try
         {
-            var started = await RunScriptAsync(TimeSpan.FromSeconds(60), "start", "--state-dir", state, "--no-build",
-                "--port", $"{ports[0]}", "--node-ports", $"{ports[1]},{ports[2]},{ports[3]}", "--pg-port", $"{ports[4]}",
+            var started = await RunScriptAsync(TimeSpan.FromSeconds(150), "start", "--state-dir", state, "--no-build",
+                "--port", $"{ports[0]}", "--node-ports", $"{ports[1]},{ports[2]},{ports[3]},{ports[4]}", "--pg-port", $"{ports[5]}",
                 "--jwt-secret", RealtimeServer.Secret, "--api-key", RealtimeServer.ApiKey);
             Assert.Contains($"entry (nginx, round-robin)  {entry.ToString().TrimEnd('/')} ", started);
             pids = ReadPids(state);
-            Assert.Equal(["nginx", "node-a", "node-b", "postgres", "silo"], pids.Keys.Order());
+            Assert.Equal(["nginx", "node-a", "node-b", "postgres", "silo-a", "silo-b"], pids.Keys.Order());
 
             // Round-robin: two sockets in a row land on the two Api nodes.
             var nodes = new List<string>();

@@ -1,6 +1,6 @@
 using System.Reflection;
 using Realtime.Contracts.Channels;
-using Realtime.Silo.Engines;
+using Realtime.Grains.Stores;
 
 namespace Realtime.Api.Tests.Infrastructure;
 
@@ -13,15 +13,15 @@ public class FailingEngine : DispatchProxy
 {
     public const string Secret = "secret internal detail";
 
-    private IRealtimeEngine _inner = null!;
+    private IRealtimeStore _inner = null!;
     private Func<MethodInfo, object?[]?, Exception?> _fault = Boom;
 
-    public static IRealtimeEngine Wrap(IRealtimeEngine inner) => Wrap(inner, Boom);
+    public static IRealtimeStore Wrap(IRealtimeStore inner) => Wrap(inner, Boom);
 
     /// <summary>Wraps <paramref name="inner"/> so that a call for which <paramref name="fault"/> returns an exception throws it.</summary>
-    public static IRealtimeEngine Wrap(IRealtimeEngine inner, Func<MethodInfo, object?[]?, Exception?> fault)
+    public static IRealtimeStore Wrap(IRealtimeStore inner, Func<MethodInfo, object?[]?, Exception?> fault)
     {
-        var proxy = Create<IRealtimeEngine, FailingEngine>();
+        var proxy = Create<IRealtimeStore, FailingEngine>();
         ((FailingEngine)(object)proxy)._inner = inner;
         ((FailingEngine)(object)proxy)._fault = fault;
         return proxy;
@@ -32,7 +32,7 @@ public class FailingEngine : DispatchProxy
         var channel = args?.FirstOrDefault() switch
         {
             AppendRequest request => request.Channel,
-            string name when method.Name == nameof(IRealtimeEngine.ReadHistoryAsync) => name,
+            string name when method.Name == nameof(IRealtimeStore.ReadHistoryAsync) => name,
             _ => null,
         };
         return channel?.StartsWith("boom:", StringComparison.Ordinal) == true

@@ -3,7 +3,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Realtime.Api.Auth;
 using Realtime.Api.Extensions;
-using Realtime.Silo.Runtime;
+using Realtime.Testing;
 
 namespace Realtime.Api.Tests.Infrastructure;
 
@@ -35,7 +35,12 @@ public sealed class RealtimeServer : IAsyncDisposable
 
     public IServiceProvider Services => App.Services;
 
-    public GrainRuntime Runtime => Services.GetRequiredService<GrainRuntime>();
+    /// <summary>Activations of a grain class on this node's silo (by its Orleans grain type, e.g. <c>ChannelGrain</c>).</summary>
+    public async Task<int> CountActivationsAsync(string grainClass)
+    {
+        var stats = await Services.GetRequiredService<IGrainFactory>().GetGrain<IManagementGrain>(0).GetDetailedGrainStatistics();
+        return stats.Count(s => s.GrainType.Split(',')[0].EndsWith("." + grainClass, StringComparison.Ordinal));
+    }
 
     public static async Task<RealtimeServer> StartAsync(IDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null)
     {
@@ -46,6 +51,9 @@ public sealed class RealtimeServer : IAsyncDisposable
             ["Realtime:Auth:DevTokens"] = "true",
             ["Realtime:Api:Keys:0"] = ApiKey,
             ["Realtime:NodeId"] = "node-a",
+            // Each server co-hosts its own one-silo cluster: free ports keep the servers of parallel tests apart.
+            ["Realtime:Orleans:SiloPort"] = LoopbackPorts.Free().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Realtime:Orleans:GatewayPort"] = LoopbackPorts.Free().ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Logging:LogLevel:Default"] = "Warning",
         });
         if (settings is not null)

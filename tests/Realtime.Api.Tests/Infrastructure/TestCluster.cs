@@ -4,9 +4,9 @@ using Realtime.Testing;
 namespace Realtime.Api.Tests.Infrastructure;
 
 /// <summary>
-/// The counterpart of Orleans' TestingHost: N real node processes (the built Realtime.Api, and
-/// optionally headless silos) on one PostgreSQL database, each on its own loopback port. A node can
-/// be stopped gracefully or killed outright (SIGKILL), and restarted.
+/// A cluster of real processes on one PostgreSQL database: co-hosted Api nodes (each a silo and a front end), or
+/// silos (<c>Realtime.Silo</c>) with Api front ends that join them as Orleans clients, each on its own loopback
+/// ports. A node can be stopped gracefully or killed outright (SIGKILL), and restarted.
 /// </summary>
 public sealed class TestCluster : IAsyncDisposable
 {
@@ -20,12 +20,17 @@ public sealed class TestCluster : IAsyncDisposable
         {
             ["Realtime__Engine"] = "postgres",
             ["Realtime__Postgres__ConnectionString"] = connectionString,
-            ["Realtime__Postgres__ReconnectDelay"] = "00:00:00.200",
+            ["Realtime__Orleans__AdvertisedIPAddress"] = "127.0.0.1",
+            // A killed silo is declared dead in a few seconds rather than Orleans' production minute.
+            ["Realtime__Orleans__Membership__ProbeTimeout"] = "00:00:02",
+            ["Realtime__Orleans__Membership__NumMissedProbesLimit"] = "3",
             ["Realtime__Auth__JwtSecret"] = RealtimeServer.Secret,
             ["Realtime__Api__Keys__0"] = RealtimeServer.ApiKey,
-            ["Realtime__Silo__HeartbeatInterval"] = "00:00:00.250",
-            ["Realtime__Silo__NodeTimeout"] = "00:00:02",
+            ["Realtime__Silo__HeartbeatInterval"] = "00:00:00.500",
+            ["Realtime__Silo__NodeTimeout"] = "00:00:05",
             ["Logging__LogLevel__Default"] = "Warning",
+            ["Logging__LogLevel__Realtime"] = "Information",
+            ["Logging__Console__FormatterOptions__TimestampFormat"] = "HH:mm:ss.fff ",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string>())
         {
@@ -56,10 +61,16 @@ public sealed class TestCluster : IAsyncDisposable
         return cluster;
     }
 
-    /// <summary>Starts one more node: an Api node, or a headless silo (<c>Realtime.Silo</c>).</summary>
-    public async Task<TestNode> AddNodeAsync(bool silo = false, IDictionary<string, string>? settings = null)
+    /// <summary>Starts one more node: an Api node (co-hosting a silo, or with <paramref name="client"/> an Orleans
+    /// client of the cluster's silos), or a silo (<c>Realtime.Silo</c>).</summary>
+    public async Task<TestNode> AddNodeAsync(bool silo = false, IDictionary<string, string>? settings = null, bool client = false)
     {
         var name = silo ? $"silo-{_nodes.Count}" : $"node-{(char)('a' + _nodes.Count)}";
+        if (client)
+        {
+            settings = new Dictionary<string, string>(settings ?? new Dictionary<string, string>()) { ["Realtime__Orleans__Role"] = "client" };
+        }
+
         var node = new TestNode(name, silo ? "Realtime.Silo.dll" : "Realtime.Api.dll", LoopbackPorts.Free(), Merge(settings, name));
         _nodes.Add(node);
         await node.StartAsync();
@@ -68,17 +79,16 @@ public sealed class TestCluster : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        // Each node's last output goes to the temp folder, where a failing run can be read afterwards.
+        var logs = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "realtime-cluster-logs", DateTime.UtcNow.ToString("HHmmss-fff", System.Globalization.CultureInfo.InvariantCulture)));
         foreach (var node in _nodes)
         {
             node.Kill();
+            await File.WriteAllTextAsync(Path.Combine(logs.FullName, node.Name + ".log"), node.RecentOutput);
         }
 
         await Postgres.DisposeAsync();
     }
-
-    /// <summary>Ends the node's LISTEN session from the server side, as an administrator or a failover would.</summary>
-    public async Task TerminateListenSessionAsync(TestNode node) =>
-        Assert.Equal(1L, await PostgresServer.TerminateSessionsAsync(ConnectionString, $"application_name = '{node.Name}' and query ilike 'listen %'"));
 
     private Dictionary<string, string> Merge(IDictionary<string, string>? extra, string name)
     {
@@ -97,7 +107,11 @@ public sealed class TestCluster : IAsyncDisposable
 /// <summary>One node process of a <see cref="TestCluster"/>.</summary>
 public sealed class TestNode(string name, string assembly, int port, IReadOnlyDictionary<string, string> environment)
 {
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _output = new();
     private Process? _process;
+
+    /// <summary>The process's last few hundred lines of output, for a failing test to show.</summary>
+    public string RecentOutput => string.Join("\n", _output);
 
     public string Name { get; } = name;
 
@@ -127,11 +141,18 @@ public sealed class TestNode(string name, string assembly, int port, IReadOnlyDi
 
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
         _process = Process.Start(start)!;
-        _process.OutputDataReceived += (_, _) => { };
-        _process.ErrorDataReceived += (_, _) => { };
+        _process.OutputDataReceived += (_, e) => Keep(e.Data);
+        _process.ErrorDataReceived += (_, e) => Keep(e.Data);
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
-        await Eventually.TrueAsync(IsReadyAsync, $"{Name} is ready", TimeSpan.FromSeconds(30));
+        try
+        {
+            await Eventually.TrueAsync(IsReadyAsync, $"{Name} is ready", TimeSpan.FromSeconds(30));
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw new InvalidOperationException($"{e.Message}\n--- {Name} output ---\n{RecentOutput}", e);
+        }
     }
 
     public async Task<bool> IsReadyAsync()
@@ -169,6 +190,19 @@ public sealed class TestNode(string name, string assembly, int port, IReadOnlyDi
     }
 
     public Task<TestClient> ConnectAsync(string user) => TestClient.OpenAsync(new Uri($"{WebSocketUri}?token={RealtimeServer.Token(user)}"));
+
+    private void Keep(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        _output.Enqueue(line);
+        while (_output.Count > 20000 && _output.TryDequeue(out _))
+        {
+        }
+    }
 
     private static HttpClient CreateHttp(int port)
     {

@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Logging;
-using Realtime.Silo.Diagnostics;
+using Realtime.Grains.Diagnostics;
 
 namespace Realtime.Api.Tests.Infrastructure;
 

@@ -122,7 +122,7 @@ public sealed class SecurityTests
         await using var server = await RealtimeServer.StartAsync(services: services =>
         {
             services.AddSingleton<ILoggerProvider>(logs);
-            services.AddSingleton(sp => FailingEngine.Wrap(ActivatorUtilities.CreateInstance<Realtime.Silo.Engines.Memory.MemoryEngine>(sp)));
+            services.AddSingleton(sp => FailingEngine.Wrap(ActivatorUtilities.CreateInstance<Realtime.Grains.Stores.Memory.MemoryEngine>(sp)));
         });
         await using var alice = await server.ConnectAsync("alice");
 

@@ -2,7 +2,7 @@ using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
 using Realtime.Api.Tests.Infrastructure;
-using Realtime.Silo.Diagnostics;
+using Realtime.Grains.Diagnostics;
 
 namespace Realtime.Api.Tests.Sessions;
 

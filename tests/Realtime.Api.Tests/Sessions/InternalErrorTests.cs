@@ -3,9 +3,9 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Realtime.Api.Tests.Infrastructure;
 using Xunit.Abstractions;
+using Realtime.Api.Feeds;
+using Realtime.Api.Sessions;
 using Realtime.Contracts.Streams;
-using Realtime.Silo.Engines;
-using Realtime.Silo.Engines.Memory;
 
 namespace Realtime.Api.Tests.Sessions;
 
@@ -15,18 +15,14 @@ public sealed class InternalErrorTests(ITestOutputHelper output)
     [Fact]
     public async Task A_session_that_fails_unexpectedly_while_attaching_its_user_is_closed_with_1011_without_details_and_others_are_served()
     {
-        // mallory's user grain cannot activate: the engine throws a bug-like exception when the grain
-        // subscribes to her stream. Attaching a query-token socket runs outside any command, so
-        // nothing turns the failure into an error reply: the session ends, and its fallback close is 1011.
+        // Attaching mallory's socket to her user throws a bug-like exception. Attaching a query-token socket runs
+        // outside any command, so nothing turns the failure into an error reply: the session ends, and its
+        // fallback close is 1011.
         var logs = new LogCapture();
         await using var server = await RealtimeServer.StartAsync(services: services =>
         {
             services.AddSingleton<ILoggerProvider>(logs);
-            services.Replace(ServiceDescriptor.Singleton<IRealtimeEngine>(sp => FailingEngine.Wrap(
-                ActivatorUtilities.CreateInstance<MemoryEngine>(sp),
-                (method, args) => method.Name == nameof(IRealtimeEngine.Subscribe) && args?[0] is StreamKey key && key == StreamKey.ForUser("mallory")
-                    ? new InvalidOperationException($"{FailingEngine.Secret}: the connection string was Password=hunter2")
-                    : null)));
+            services.Replace(ServiceDescriptor.Singleton<IUserSessions>(sp => new FailingFor("mallory", ActivatorUtilities.CreateInstance<UserSessions>(sp))));
         });
 
         await using var mallory = await server.ConnectAsync("mallory");
@@ -47,5 +43,18 @@ public sealed class InternalErrorTests(ITestOutputHelper output)
         Assert.Contains(FailingEngine.Secret, failed.FullText, StringComparison.Ordinal);
         Assert.DoesNotContain(errors, e => e.Category.StartsWith("Microsoft.AspNetCore", StringComparison.Ordinal));
         await Witness.AssertNodeServesOthersAsync(server);
+    }
+
+    private sealed class FailingFor(string user, IUserSessions inner) : IUserSessions
+    {
+        public int Count => inner.Count;
+
+        public bool TryAttach(string name, Session session) => name == user
+            ? throw new InvalidOperationException($"{FailingEngine.Secret}: the connection string was Password=hunter2")
+            : inner.TryAttach(name, session);
+
+        public void Detach(string name, Session session) => inner.Detach(name, session);
+
+        public void OnEvent(RealtimeEvent userEvent) => inner.OnEvent(userEvent);
     }
 }

@@ -60,7 +60,7 @@ public sealed class ShutdownTests
 
         var leave = await watcher.NextPushAsync("leave", TimeSpan.FromSeconds(10));
         Assert.Equal("silent", leave.GetProperty("user").GetString());
-        await Eventually.TrueAsync(() => server.Services.GetRequiredService<Realtime.Silo.Diagnostics.RealtimeMetrics>().Connections == 1,
+        await Eventually.TrueAsync(() => server.Services.GetRequiredService<Realtime.Grains.Diagnostics.RealtimeMetrics>().Connections == 1,
             "the silent connection was dropped");
     }
 }

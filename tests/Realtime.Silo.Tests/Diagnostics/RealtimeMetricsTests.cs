@@ -1,5 +1,5 @@
 using System.Globalization;
-using Realtime.Silo.Diagnostics;
+using Realtime.Grains.Diagnostics;
 
 namespace Realtime.Silo.Tests.Diagnostics;
 

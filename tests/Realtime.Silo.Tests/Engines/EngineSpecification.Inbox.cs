@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-using Realtime.Contracts.Streams;
 using Realtime.Contracts.Users;
 
 namespace Realtime.Silo.Tests.Engines;
@@ -84,9 +82,11 @@ public abstract partial class EngineSpecification
         var first = await Engine.AppendInboxAsync(new InboxAppend(user, Json(1), key), CancellationToken.None);
         var retry = await Engine.AppendInboxAsync(new InboxAppend(user, Json(1), key), CancellationToken.None);
 
-        Assert.Equal(first.Id, retry.Id);
+        Assert.Equal(first.Entry.Id, retry.Entry.Id);
+        Assert.False(first.Duplicate);
+        Assert.True(retry.Duplicate);
         var page = await Engine.ListInboxAsync(user, unreadOnly: false, limit: 10, CancellationToken.None);
-        Assert.Equal([first.Id], page.Items.Select(e => e.Id));
+        Assert.Equal([first.Entry.Id], page.Items.Select(e => e.Id));
     }
 
     [Fact]
@@ -108,7 +108,7 @@ public abstract partial class EngineSpecification
         var user = Unique("alice");
         await NotifyManyAsync(user, 2);
         Clock.Advance(Retention.InboxTtl * 0.6);
-        var recent = await Engine.AppendInboxAsync(new InboxAppend(user, Json(3)), CancellationToken.None);
+        var recent = (await Engine.AppendInboxAsync(new InboxAppend(user, Json(3)), CancellationToken.None)).Entry;
 
         Clock.Advance(Retention.InboxTtl * 0.6);
         await Engine.TrimAsync(CancellationToken.None);
@@ -119,53 +119,59 @@ public abstract partial class EngineSpecification
     }
 
     [Fact]
-    public async Task A_stored_notification_is_published_on_the_users_stream_to_every_node()
+    public async Task A_stored_notification_is_visible_from_every_node_at_once()
     {
         var user = Unique("alice");
         var second = await SecondNodeAsync();
-        var received = new ConcurrentQueue<InboxEntry>();
-        using var subscription = second.Subscribe(StreamKey.ForUser(user), CollectNotifications(received));
 
-        var entry = await Engine.AppendInboxAsync(new InboxAppend(user, Json(7)), CancellationToken.None);
+        var appended = await Engine.AppendInboxAsync(new InboxAppend(user, Json(7)), CancellationToken.None);
 
-        await Eventually.AssertAsync(() => Assert.Equal([entry.Id], received.Select(e => e.Id)));
-        Assert.Equal("""{"n":7}""", Text(received.Single().Data));
+        Assert.False(appended.Scheduled);
+        var page = await second.ListInboxAsync(user, unreadOnly: false, limit: 10, CancellationToken.None);
+        Assert.Equal([appended.Entry.Id], page.Items.Select(e => e.Id));
+        Assert.Equal("""{"n":7}""", Text(page.Items.Single().Data));
     }
 
     [Fact]
     public async Task A_scheduled_notification_stays_hidden_until_due_then_is_delivered_once()
     {
         var user = Unique("alice");
-        var received = new ConcurrentQueue<InboxEntry>();
-        var sentinels = new ConcurrentQueue<DirectEvent>();
-        using var subscription = Engine.Subscribe(StreamKey.ForUser(user), e =>
-        {
-            CollectNotifications(received)(e);
-            if (e is DirectEvent direct)
-            {
-                sentinels.Enqueue(direct);
-            }
-        });
         var dueAt = Clock.GetUtcNow() + TimeSpan.FromMinutes(10);
 
         var scheduled = await Engine.AppendInboxAsync(new InboxAppend(user, Json(1), DeliverAt: dueAt), CancellationToken.None);
 
-        Assert.Equal(0, await Engine.DeliverDueNotificationsAsync(CancellationToken.None));
+        Assert.True(scheduled.Scheduled);
+        var early = await Engine.DeliverDueAsync(user, CancellationToken.None);
+        Assert.Empty(early.Delivered);
+        Assert.Equal(scheduled.Entry.Timestamp, early.Next);
         Assert.Empty((await Engine.ListInboxAsync(user, unreadOnly: false, limit: 10, CancellationToken.None)).Items);
         Assert.Equal(0, await Engine.CountUnreadAsync(user, CancellationToken.None));
 
         Clock.Advance(TimeSpan.FromMinutes(10));
-        Assert.Equal(1, await Engine.DeliverDueNotificationsAsync(CancellationToken.None));
-        Assert.Equal(0, await Engine.DeliverDueNotificationsAsync(CancellationToken.None));
+        var due = await Engine.DeliverDueAsync(user, CancellationToken.None);
+        Assert.Equal([scheduled.Entry.Id], due.Delivered.Select(e => e.Id));
+        Assert.Null(due.Next);
+        Assert.Empty((await Engine.DeliverDueAsync(user, CancellationToken.None)).Delivered);
 
         var page = await Engine.ListInboxAsync(user, unreadOnly: false, limit: 10, CancellationToken.None);
-        Assert.Equal([scheduled.Id], page.Items.Select(e => e.Id));
+        Assert.Equal([scheduled.Entry.Id], page.Items.Select(e => e.Id));
         Assert.Equal(1, page.Unread);
+    }
 
-        // A marker published after both deliveries: once it has arrived, any second push would have too.
-        await Engine.PublishAsync(StreamKey.ForUser(user), new DirectEvent(user, null, Json(0), Clock.GetUtcNow()));
-        await Eventually.AssertAsync(() => Assert.Single(sentinels));
-        Assert.Equal([scheduled.Id], received.Select(e => e.Id));
+    [Fact]
+    public async Task Delivering_due_notifications_concerns_one_user_only()
+    {
+        var alice = Unique("alice");
+        var bob = Unique("bob");
+        var dueAt = Clock.GetUtcNow() + TimeSpan.FromMinutes(1);
+        await Engine.AppendInboxAsync(new InboxAppend(alice, Json(1), DeliverAt: dueAt), CancellationToken.None);
+        var bobs = await Engine.AppendInboxAsync(new InboxAppend(bob, Json(2), DeliverAt: dueAt), CancellationToken.None);
+        Clock.Advance(TimeSpan.FromMinutes(1));
+
+        Assert.Single((await Engine.DeliverDueAsync(alice, CancellationToken.None)).Delivered);
+
+        Assert.Empty((await Engine.ListInboxAsync(bob, unreadOnly: false, limit: 10, CancellationToken.None)).Items);
+        Assert.Equal([bobs.Entry.Id], (await Engine.DeliverDueAsync(bob, CancellationToken.None)).Delivered.Select(e => e.Id));
     }
 
     /// <summary>Stores <paramref name="count"/> notifications a second apart; returns them oldest first.</summary>
@@ -174,18 +180,10 @@ public abstract partial class EngineSpecification
         var stored = new List<InboxEntry>();
         for (var i = 1; i <= count; i++)
         {
-            stored.Add(await Engine.AppendInboxAsync(new InboxAppend(user, Json(i)), CancellationToken.None));
+            stored.Add((await Engine.AppendInboxAsync(new InboxAppend(user, Json(i)), CancellationToken.None)).Entry);
             Clock.Advance(TimeSpan.FromSeconds(1));
         }
 
         return stored;
     }
-
-    private static Action<StreamEvent> CollectNotifications(ConcurrentQueue<InboxEntry> into) => e =>
-    {
-        if (e is NotificationEvent n)
-        {
-            into.Enqueue(n.Entry);
-        }
-    };
 }

@@ -1,11 +1,11 @@
 using System.Text;
 using Realtime.Contracts.Channels;
-using Realtime.Silo.Engines;
+using Realtime.Grains.Stores;
 
 namespace Realtime.Silo.Tests.Engines;
 
 /// <summary>
-/// The behaviour every <see cref="IRealtimeEngine"/> must have (SPEC §5). Each engine runs the whole
+/// The behaviour every <see cref="IRealtimeStore"/> must have (SPEC §5). Each engine runs the whole
 /// suite through a subclass. Tests use only the interface and names unique to the test, so engines
 /// backed by a shared store (one database for the whole run) can run it too.
 /// </summary>
@@ -20,21 +20,21 @@ public abstract partial class EngineSpecification : IAsyncLifetime
     };
 
     private static readonly TimeSpan HistoryTtl = TimeSpan.FromHours(1);
-    private readonly List<IRealtimeEngine> _engines = [];
-    private IRealtimeEngine? _engine;
+    private readonly List<IRealtimeStore> _engines = [];
+    private IRealtimeStore? _engine;
 
     /// <summary>Starts at the real time, so rows an engine stores stay plausible next to other tests' rows.</summary>
     protected ManualTimeProvider Clock { get; } = new(DateTimeOffset.UtcNow);
 
     /// <summary>The engine of the node under test.</summary>
-    protected IRealtimeEngine Engine => _engine ?? throw new InvalidOperationException("the engine is not started");
+    protected IRealtimeStore Engine => _engine ?? throw new InvalidOperationException("the engine is not started");
 
     /// <summary>Creates and starts an engine with the given retention and clock.</summary>
-    protected abstract Task<IRealtimeEngine> CreateEngineAsync(RetentionOptions retention, TimeProvider clock);
+    protected abstract Task<IRealtimeStore> CreateEngineAsync(RetentionOptions retention, TimeProvider clock);
 
     /// <summary>Creates and starts a second node on the same backing store as <paramref name="first"/>.
     /// An engine that lives in one process may return <paramref name="first"/> itself.</summary>
-    protected abstract Task<IRealtimeEngine> CreateSecondNodeAsync(IRealtimeEngine first, RetentionOptions retention, TimeProvider clock);
+    protected abstract Task<IRealtimeStore> CreateSecondNodeAsync(IRealtimeStore first, RetentionOptions retention, TimeProvider clock);
 
     public async Task InitializeAsync()
     {
@@ -50,7 +50,7 @@ public abstract partial class EngineSpecification : IAsyncLifetime
         }
     }
 
-    protected async Task<IRealtimeEngine> SecondNodeAsync()
+    protected async Task<IRealtimeStore> SecondNodeAsync()
     {
         var second = await CreateSecondNodeAsync(Engine, Retention, Clock);
         _engines.Add(second);

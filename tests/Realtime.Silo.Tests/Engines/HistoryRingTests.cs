@@ -1,5 +1,5 @@
 using Realtime.Contracts.Channels;
-using Realtime.Silo.Engines.Memory;
+using Realtime.Grains.Stores.Memory;
 
 namespace Realtime.Silo.Tests.Engines;
 

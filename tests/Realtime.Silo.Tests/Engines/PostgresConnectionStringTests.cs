@@ -1,5 +1,5 @@
 using Npgsql;
-using Realtime.Silo.Engines.Postgres;
+using Realtime.Grains.Stores.Postgres;
 
 namespace Realtime.Silo.Tests.Engines;
 

@@ -1,0 +1,97 @@
+using System.Collections.Concurrent;
+using Realtime.Contracts.Grains;
+using Realtime.Grains.Channels;
+using Realtime.Grains.Diagnostics;
+
+namespace Realtime.Api.Feeds;
+
+/// <summary>The channels this front end has subscribers in, one <see cref="ChannelFeed"/> each.</summary>
+internal sealed class ChannelFeeds(IGrainFactory grains, FrontEndIdentity frontEnd, ChannelAccess access, RealtimeMetrics metrics, ILogger<ChannelFeeds> logger)
+{
+    private readonly ConcurrentDictionary<string, ChannelFeed> _feeds = new(StringComparer.Ordinal);
+    private readonly Lock _gate = new();
+
+    public IGrainFactory Grains => grains;
+    public RealtimeMetrics Metrics => metrics;
+    public ILogger Logger => logger;
+
+    public int Count => _feeds.Count;
+
+    public ICollection<ChannelFeed> All => _feeds.Values;
+
+    public ChannelFeed? Find(string channel) => _feeds.GetValueOrDefault(channel);
+
+    public int HistorySizeOf(string channel) => access.OptionsFor(channel).HistorySize;
+
+    /// <summary>Adds a subscription before the grain is asked, so no push for it can slip by unseen.</summary>
+    public ChannelFeed Add(string channel, IChannelSubscriber subscription)
+    {
+        lock (_gate)
+        {
+            var feed = _feeds.GetOrAdd(channel, static (c, owner) => new ChannelFeed(c, owner), this);
+            feed.Add(subscription);
+            return feed;
+        }
+    }
+
+    public void Remove(string channel, IChannelSubscriber subscription)
+    {
+        lock (_gate)
+        {
+            if (_feeds.TryGetValue(channel, out var feed))
+            {
+                feed.Remove(subscription);
+                if (feed.Subscribers.Length == 0)
+                {
+                    _feeds.TryRemove(channel, out _);
+                }
+            }
+        }
+    }
+
+    /// <summary>A feed evicted a subscriber: it leaves the channel here and in the grain.</summary>
+    public void Evicted(ChannelFeed feed, IChannelSubscriber subscription)
+    {
+        Remove(feed.Channel, subscription);
+        _ = LeaveQuietlyAsync(feed.Channel, subscription.Client);
+    }
+
+    public ChannelMember MemberOf(IChannelSubscriber subscription) => new(frontEnd.Id, subscription.Client, subscription.User, frontEnd.Node);
+
+    /// <summary>Renews this front end's members with the channel grain, and refills what the stream has not brought
+    /// by a moment later (a message in flight needs no refill).</summary>
+    public async Task RenewAsync(ChannelFeed feed, TimeSpan grace, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var members = feed.Subscribers.Where(s => s.IsConfirmed && !s.IsClosed).Select(MemberOf).ToArray();
+            var position = await grains.GetGrain<IChannelGrain>(feed.Channel).RenewAsync(frontEnd.Id, members.AsImmutable())
+                .WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
+            if (feed.Position.Epoch == position.Epoch && feed.Position.Delivered < position.Offset)
+            {
+                await Task.Delay(grace, cancellationToken).ConfigureAwait(false);
+                await feed.CatchUpAsync(position).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+        catch (Exception e)
+        {
+            FeedsLog.RenewFailed(logger, e, feed.Channel);
+        }
+    }
+
+    private async Task LeaveQuietlyAsync(string channel, string client)
+    {
+        try
+        {
+            await grains.GetGrain<IChannelGrain>(channel).UnsubscribeAsync(frontEnd.Id, client).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            // The next renewal, which no longer lists the client, removes it.
+            FeedsLog.RenewFailed(logger, e, channel);
+        }
+    }
+}

@@ -1,0 +1,191 @@
+using Microsoft.Extensions.Logging;
+using Orleans.Streams;
+using Realtime.Contracts.Grains;
+using Realtime.Contracts.Streams;
+
+namespace Realtime.Grains.Channels;
+
+internal sealed partial class ChannelGrain
+{
+    private long _version;     // bumped by every change to the members
+    private long _saved;       // the version storage holds
+    private Task? _saving;
+    private bool _dirty;       // a write failed: the lease timer tries again
+
+    // Each front end gets one stream; the array is rebuilt only when the set of front ends changes, so a
+    // publish walks a ready array.
+    private void MembersChanged()
+    {
+        _version++;
+        var frontEnds = Members.Values.Select(m => m.FrontEnd).Distinct().ToArray();
+        if (frontEnds.Length != _targets.Length || !frontEnds.All(f => _targets.Any(t => t.StreamId.Equals(RealtimeStreams.ForFrontEnd(f, _channel)))))
+        {
+            _targets = frontEnds.Select(f => _streams.GetStream<RealtimeEvent>(RealtimeStreams.ForFrontEnd(f, _channel))).ToArray();
+        }
+
+        if (Members.Count > 0)
+        {
+            EnsureLeaseTimer();
+        }
+    }
+
+    // Runs while there are members or unsent joins and leaves; the tick that finds neither deactivates the grain.
+    private void EnsureLeaseTimer()
+    {
+        var period = silo.Value.HeartbeatInterval;
+        _leaseTimer ??= this.RegisterGrainTimer(ExpireLeasesAsync, new GrainTimerCreationOptions(period, period) { Interleave = true });
+    }
+
+    // Joins and leaves that could not be pushed (the silo holding a stream queue died, say), tried again in order
+    // at each lease check: unlike messages, the front ends cannot refill them from history.
+    private readonly Queue<PresenceEvent> _unsent = new();
+    private const int MaxUnsent = 10_000;
+
+    private async Task EmitAsync(RealtimeEvent streamEvent)
+    {
+        if (streamEvent is PresenceEvent presence && _unsent.Count > 0)
+        {
+            Unsent(presence); // behind the ones still waiting, so they go out in order
+            return;
+        }
+
+        if (!await TryEmitAsync(streamEvent) && streamEvent is PresenceEvent failed)
+        {
+            Unsent(failed);
+        }
+    }
+
+    private void Unsent(PresenceEvent presence)
+    {
+        EnsureLeaseTimer();
+        _unsent.Enqueue(presence);
+        if (_unsent.Count > MaxUnsent)
+        {
+            _unsent.Dequeue();
+        }
+    }
+
+    private async Task RetryUnsentAsync()
+    {
+        while (_unsent.TryPeek(out var next) && await TryEmitAsync(next))
+        {
+            _unsent.Dequeue();
+        }
+    }
+
+    private async Task<bool> TryEmitAsync(RealtimeEvent streamEvent)
+    {
+        var targets = _targets;
+        try
+        {
+            if (targets.Length == 1)
+            {
+                await targets[0].OnNextAsync(streamEvent);
+            }
+            else if (targets.Length > 1)
+            {
+                await Task.WhenAll(targets.Select(t => t.OnNextAsync(streamEvent)));
+            }
+        }
+        catch (Exception e)
+        {
+            // Live delivery is best effort: each front end refills messages it missed from history at its next
+            // renewal; joins and leaves are kept and tried again.
+            GrainsLog.PushFailed(logger, e, _channel);
+            return false;
+        }
+
+        return true;
+    }
+
+    // Coalesces writes: callers that change the members while a write is in flight share the next write, and
+    // each caller returns once storage holds a version with its change.
+    private async Task SaveAsync(bool throwOnFailure)
+    {
+        var wanted = _version;
+        try
+        {
+            while (_saved < wanted)
+            {
+                if (_saving is { } inFlight)
+                {
+                    await inFlight;
+                    continue;
+                }
+
+                var version = _version;
+                _saving = state.WriteStateAsync();
+                try
+                {
+                    await _saving;
+                    _saved = Math.Max(_saved, version);
+                    _dirty = false;
+                }
+                finally
+                {
+                    _saving = null;
+                }
+            }
+        }
+        catch (Exception e)
+        {
+            _dirty = true;
+            GrainsLog.MembersNotSaved(logger, e, _channel);
+            if (throwOnFailure)
+            {
+                throw new RealtimeException(Contracts.Wire.ErrorCodes.Unavailable, "presence storage is unavailable, try again");
+            }
+        }
+    }
+
+    // A front end that stopped renewing is gone (killed, or cut off): its members leave, with leave pushed.
+    // If it was only cut off, its next renewal brings them back. One that missed two renewals and whose node has
+    // since started again under the same id is gone for good, and need not wait for the timeout.
+    private async Task ExpireLeasesAsync(CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var expired = _leases.Where(l => l.Value < now - silo.Value.NodeTimeout).Select(l => l.Key).ToHashSet();
+        await ExpireAsync(expired);
+
+        // The directory may sit on a silo that just died: never let that call hold up the timeouts above.
+        var late = _leases.Where(l => l.Value < now - (2 * silo.Value.HeartbeatInterval)).Select(l => l.Key).ToArray();
+        if (late.Length > 0)
+        {
+            try
+            {
+                var superseded = await GrainFactory.GetGrain<INodeDirectoryGrain>(0).SupersededAsync(late).WaitAsync(silo.Value.HeartbeatInterval * 4, cancellationToken);
+                await ExpireAsync(superseded.ToHashSet());
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                GrainsLog.DirectoryUnreachable(logger, e, _channel);
+            }
+        }
+
+        if (_dirty)
+        {
+            await SaveAsync(throwOnFailure: false);
+        }
+
+        await RetryUnsentAsync();
+        if (Members.Count == 0 && !_dirty && _unsent.Count == 0)
+        {
+            DeactivateOnIdle();
+        }
+    }
+
+    private async Task ExpireAsync(HashSet<string> frontEnds)
+    {
+        foreach (var frontEnd in frontEnds)
+        {
+            _leases.Remove(frontEnd);
+        }
+
+        var members = Members.Values.Where(m => frontEnds.Contains(m.FrontEnd)).ToArray();
+        if (members.Length > 0)
+        {
+            GrainsLog.LeaseExpired(logger, _channel, members.Length, string.Join(", ", frontEnds));
+            await RemoveAsync(members);
+        }
+    }
+}

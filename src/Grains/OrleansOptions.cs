@@ -1,0 +1,55 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Realtime.Grains;
+
+/// <summary>How this process takes part in the Orleans cluster, bound from <c>Realtime:Orleans</c>.</summary>
+public sealed class OrleansOptions
+{
+    public const string Section = "Realtime:Orleans";
+    public const string SiloRole = "silo";
+    public const string ClientRole = "client";
+
+    /// <summary>Orleans' service id: the same for every Realtime deployment (the cluster id tells clusters apart).</summary>
+    public const string ServiceId = "realtime";
+
+    /// <summary>The Api co-hosts a silo (<c>silo</c>, one process runs everything) or joins the silos of
+    /// the cluster as an Orleans client (<c>client</c>). <c>src/Silo</c> is always a silo.</summary>
+    [RegularExpression("^(silo|client)$", ErrorMessage = "must be 'silo' or 'client'")]
+    public string Role { get; set; } = SiloRole;
+
+    /// <summary>Processes with the same cluster id on one database form one cluster.</summary>
+    [RegularExpression("^[A-Za-z0-9_.-]{1,64}$", ErrorMessage = "may hold 1 to 64 of A-Z a-z 0-9 _ . -")]
+    public string ClusterId { get; set; } = "realtime";
+
+    /// <summary>Silo-to-silo port. Unset: 11111 on the memory engine (Orleans' localhost default), a free port
+    /// on the postgres engine (membership publishes it), so several nodes share a machine with no settings.</summary>
+    [Range(0, 65535)]
+    public int? SiloPort { get; set; }
+
+    /// <summary>The port Orleans clients (front ends with Role=client) connect to. Unset: 30000 on the memory
+    /// engine, a free port on the postgres engine.</summary>
+    [Range(0, 65535)]
+    public int? GatewayPort { get; set; }
+
+    /// <summary>The address other silos and clients use to reach this silo. Unset: loopback on the memory
+    /// engine, Orleans' choice (the first non-loopback address) on the postgres engine.</summary>
+    public string? AdvertisedIPAddress { get; set; }
+
+    /// <summary>How long a grain call waits for its answer (Orleans' ResponseTimeout, 30 s by default there). A call in
+    /// flight to a silo that dies gets no answer: this bounds how long a publish hangs before the client is told
+    /// <c>unavailable</c> and may try again.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:05:00")]
+    public TimeSpan ResponseTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Serves the Orleans dashboard at <c>/dashboard</c> on a silo (on in Development).</summary>
+    public bool? Dashboard { get; set; }
+
+    /// <summary>Queues of the stream provider (<c>ConfigurePartitioning</c>): each is polled by one pulling agent.</summary>
+    [Range(1, 256)]
+    public int StreamQueues { get; set; } = 4;
+
+    /// <summary>How often a pulling agent polls an empty queue (<c>GetQueueMsgsTimerPeriod</c>): the most a push
+    /// waits when the node is quiet. Busy queues are drained back to back. See docs/architecture.md for the figures.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.001", "00:00:10")]
+    public TimeSpan StreamPollingPeriod { get; set; } = TimeSpan.FromMilliseconds(10);
+}

@@ -1,0 +1,167 @@
+using System.Text;
+using Realtime.Contracts.Channels;
+using Realtime.Contracts.Grains;
+using Realtime.Contracts.Streams;
+using Realtime.Contracts.Wire;
+
+namespace Realtime.Silo.Tests.Grains;
+
+/// <summary>The channel grain on two real silos: offsets, pushes to the front ends that have members, recovery,
+/// presence with its leases, and idle deactivation.</summary>
+public sealed class ChannelGrainTests : IAsyncLifetime
+{
+    private GrainCluster _cluster = null!;
+
+    public async Task InitializeAsync() => _cluster = await GrainCluster.StartAsync();
+
+    public async Task DisposeAsync() => await _cluster.DisposeAsync();
+
+    private static ChannelMember Member(string frontEnd, string client, string user) => new(frontEnd, client, user, frontEnd);
+
+    private static Immutable<byte[]> Json(int n) => Encoding.UTF8.GetBytes($$"""{"n":{{n}}}""").AsImmutable();
+
+    [Fact]
+    public async Task Publishes_get_consecutive_offsets_and_reach_the_member_front_end_in_order()
+    {
+        var frontEnd = await _cluster.ReadFrontEndAsync("fe-1");
+        var channel = _cluster.Client.GetGrain<IChannelGrain>("chat:order");
+        var joined = await channel.SubscribeAsync(Member("fe-1", "c1", "alice"), new ClientIdentity("alice", []), since: null);
+
+        var offsets = new List<long>();
+        for (var i = 1; i <= 50; i++)
+        {
+            offsets.Add((await channel.PublishAsync(new ClientIdentity("alice", []), Json(i), null)).Offset);
+        }
+
+        Assert.Equal(Enumerable.Range(1, 50).Select(i => joined.Offset + i), offsets);
+        await Eventually.AssertAsync(() => Assert.Equal(50, frontEnd.Of<MessageEvent>().Count()));
+        Assert.Equal(offsets, frontEnd.Of<MessageEvent>().Select(m => m.Publication.Offset));
+        Assert.All(frontEnd.Of<MessageEvent>(), m => Assert.Equal("alice", m.Publication.From));
+    }
+
+    [Fact]
+    public async Task A_front_end_without_members_gets_no_pushes()
+    {
+        var member = await _cluster.ReadFrontEndAsync("fe-member");
+        var stranger = await _cluster.ReadFrontEndAsync("fe-stranger");
+        var channel = _cluster.Client.GetGrain<IChannelGrain>("chat:targets");
+        await channel.SubscribeAsync(Member("fe-member", "c1", "alice"), new ClientIdentity("alice", []), since: null);
+
+        await channel.PublishAsync(null, Json(1), null);
+
+        await Eventually.AssertAsync(() => Assert.Single(member.Of<MessageEvent>()));
+        Assert.Empty(stranger.Events);
+    }
+
+    [Fact]
+    public async Task Subscribing_since_a_position_returns_every_later_message_once_and_in_order()
+    {
+        var channel = _cluster.Client.GetGrain<IChannelGrain>("chat:recover");
+        var first = await channel.PublishAsync(null, Json(1), null);
+        for (var i = 2; i <= 5; i++)
+        {
+            await channel.PublishAsync(null, Json(i), null);
+        }
+
+        var recovered = await channel.SubscribeAsync(Member("fe-1", "c1", "bob"), new ClientIdentity("bob", []), new StreamPosition(first.Epoch, first.Offset));
+        Assert.True(recovered.Recovered);
+        Assert.Equal([2L, 3, 4, 5], recovered.Messages.Select(m => m.Offset));
+
+        var wrongEpoch = await channel.SubscribeAsync(Member("fe-1", "c2", "bob"), new ClientIdentity("bob", []), new StreamPosition("other", 1));
+        Assert.False(wrongEpoch.Recovered);
+        Assert.Empty(wrongEpoch.Messages);
+    }
+
+    [Fact]
+    public async Task Presence_lists_members_of_every_front_end_and_joins_and_leaves_go_to_the_others()
+    {
+        var a = await _cluster.ReadFrontEndAsync("fe-a");
+        var b = await _cluster.ReadFrontEndAsync("fe-b");
+        var channel = _cluster.Client.GetGrain<IChannelGrain>("chat:presence");
+        await channel.SubscribeAsync(Member("fe-a", "ca", "alice"), new ClientIdentity("alice", []), since: null);
+        await channel.SubscribeAsync(Member("fe-b", "cb", "bob"), new ClientIdentity("bob", []), since: null);
+
+        var listed = await channel.PresenceAsync(null);
+        Assert.Equal(["alice", "bob"], listed.Select(e => e.User).Order());
+        await Eventually.AssertAsync(() => Assert.Contains(a.Of<PresenceEvent>(), e => e.Joined && e.Entry.User == "bob"));
+
+        await channel.UnsubscribeAsync("fe-b", "cb");
+
+        await Eventually.AssertAsync(() => Assert.Contains(a.Of<PresenceEvent>(), e => !e.Joined && e.Entry.Client == "cb"));
+        Assert.Equal(["alice"], (await channel.PresenceAsync(null)).Select(e => e.User));
+        var sequences = a.Of<PresenceEvent>().Select(e => e.Sequence).ToList();
+        Assert.Equal(sequences.Order(), sequences);
+    }
+
+    [Fact]
+    public async Task The_members_of_a_front_end_that_stops_renewing_leave_with_leave_pushed_while_renewed_ones_stay()
+    {
+        var watcher = await _cluster.ReadFrontEndAsync("fe-live");
+        var channel = _cluster.Client.GetGrain<IChannelGrain>("chat:lease");
+        var live = Member("fe-live", "c-live", "watcher");
+        await channel.SubscribeAsync(live, new ClientIdentity("watcher", []), since: null);
+        await channel.SubscribeAsync(Member("fe-dead", "c-dead", "ghost"), new ClientIdentity("ghost", []), since: null);
+
+        // fe-live keeps renewing, as FrontEnd does every heartbeat; fe-dead never does again.
+        using var renewing = new CancellationTokenSource();
+        var renewals = Task.Run(async () =>
+        {
+            while (!renewing.IsCancellationRequested)
+            {
+                await channel.RenewAsync("fe-live", new[] { live }.AsImmutable());
+                await Task.Delay(200);
+            }
+        });
+
+        await Eventually.AssertAsync(() => Assert.Contains(watcher.Of<PresenceEvent>(), e => !e.Joined && e.Entry.User == "ghost"), TimeSpan.FromSeconds(20));
+        Assert.Equal(["watcher"], (await channel.PresenceAsync(null)).Select(e => e.User));
+        renewing.Cancel();
+        await renewals;
+    }
+
+    [Fact]
+    public async Task A_renewal_that_no_longer_lists_a_member_removes_it_and_one_that_lists_a_lost_member_brings_it_back()
+    {
+        var channel = _cluster.Client.GetGrain<IChannelGrain>("chat:renew");
+        var kept = Member("fe-1", "kept", "alice");
+        await channel.SubscribeAsync(kept, new ClientIdentity("alice", []), since: null);
+        await channel.SubscribeAsync(Member("fe-1", "gone", "bob"), new ClientIdentity("bob", []), since: null);
+        await Task.Delay(TimeSpan.FromMilliseconds(500)); // past the grace a just-added member gets
+
+        var position = await channel.RenewAsync("fe-1", new[] { kept, Member("fe-1", "back", "carol") }.AsImmutable());
+
+        Assert.Equal(["alice", "carol"], (await channel.PresenceAsync(null)).Select(e => e.User).Order());
+        Assert.Equal(0, position.Offset);
+    }
+
+    [Fact]
+    public async Task A_channel_whose_last_member_leaves_is_deactivated()
+    {
+        var channel = _cluster.Client.GetGrain<IChannelGrain>("chat:idle");
+        await channel.SubscribeAsync(Member("fe-1", "c1", "alice"), new ClientIdentity("alice", []), since: null);
+        Assert.True(await IsActiveAsync("chat:idle"));
+
+        await channel.UnsubscribeAsync("fe-1", "c1");
+
+        await Eventually.TrueAsync(async () => !await IsActiveAsync("chat:idle"), "the channel grain deactivated");
+    }
+
+    [Fact]
+    public async Task A_restricted_namespace_refuses_a_token_without_the_channel()
+    {
+        await using var cluster = await GrainCluster.StartAsync(new Dictionary<string, string?> { ["Realtime:Namespaces:team:Restricted"] = "true" });
+        var channel = cluster.Client.GetGrain<IChannelGrain>("team:7");
+
+        var refused = await Assert.ThrowsAsync<RealtimeException>(() => channel.SubscribeAsync(Member("fe-1", "c1", "eve"), new ClientIdentity("eve", ["team:8"]), since: null));
+
+        Assert.Equal(ErrorCodes.Forbidden, refused.Code);
+        var allowed = await channel.SubscribeAsync(Member("fe-1", "c2", "tim"), new ClientIdentity("tim", ["team:*"]), since: null);
+        Assert.True(allowed.Recovered);
+    }
+
+    private async Task<bool> IsActiveAsync(string channel)
+    {
+        var stats = await _cluster.Client.GetGrain<IManagementGrain>(0).GetDetailedGrainStatistics();
+        return stats.Any(s => s.GrainId.ToString().EndsWith("/" + channel, StringComparison.Ordinal) && s.GrainType.Contains("ChannelGrain", StringComparison.Ordinal));
+    }
+}
