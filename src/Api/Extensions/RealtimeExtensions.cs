@@ -5,6 +5,7 @@ using Realtime.Api.Sessions;
 using Realtime.Grains;
 using Realtime.Silo;
 using Realtime.Silo.Diagnostics;
+using Scalar.AspNetCore;
 
 namespace Realtime.Api.Extensions;
 
@@ -72,6 +73,13 @@ public static class RealtimeExtensions
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
         app.MapMetrics();
         app.MapOpenApi();
+        if (app.Environment.IsDevelopment())
+        {
+            // An interactive console over the OpenAPI document (/scalar/v1): a developer's tool, so
+            // production serves the document alone.
+            app.MapScalarApiReference();
+        }
+
         if (app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<AuthOptions>>().Value.DevTokens)
         {
             app.MapDevTokens();

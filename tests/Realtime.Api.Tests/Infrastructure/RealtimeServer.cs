@@ -37,9 +37,10 @@ public sealed class RealtimeServer : IAsyncDisposable
 
     public GrainRuntime Runtime => Services.GetRequiredService<GrainRuntime>();
 
-    public static async Task<RealtimeServer> StartAsync(IDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null)
+    public static async Task<RealtimeServer> StartAsync(
+        IDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null, string environment = "Testing")
     {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Testing" });
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = environment });
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["Realtime:Auth:JwtSecret"] = Secret,

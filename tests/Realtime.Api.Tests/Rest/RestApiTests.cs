@@ -438,6 +438,27 @@ public sealed class RestApiTests
         Assert.DoesNotContain("/ws", paths);
     }
 
+    [Theory]
+    [InlineData("Development", HttpStatusCode.OK)]
+    [InlineData("Production", HttpStatusCode.NotFound)]
+    public async Task The_interactive_api_reference_is_served_in_development_only(string environment, HttpStatusCode expected)
+    {
+        await using var server = await RealtimeServer.StartAsync(environment: environment);
+        using var http = new HttpClient { BaseAddress = server.BaseUri };
+
+        using var page = await http.GetAsync("/scalar/v1");
+
+        Assert.Equal(expected, page.StatusCode);
+        if (expected == HttpStatusCode.OK)
+        {
+            // The page reads the document this node serves, and its script comes from the node too, not a CDN
+            // (production networks often block those).
+            Assert.Contains("\"url\":\"openapi/v1.json\"", await page.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            using var script = await http.GetAsync("/scalar/scalar.js");
+            Assert.Equal(HttpStatusCode.OK, script.StatusCode);
+        }
+    }
+
     [Fact]
     public async Task A_dev_token_opens_a_socket_as_its_user_with_its_channels()
     {
