@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
 using Realtime.Api.Auth;
 using Realtime.Api.Rest;
 using Realtime.Api.Sessions;
@@ -19,6 +20,8 @@ public static class RealtimeExtensions
         var configuration = builder.Configuration;
 
         services.AddOptions<AuthOptions>().BindSection(AuthOptions.Section);
+        services.AddSingleton<IValidateOptions<AuthOptions>, AuthOptionsValidator>();
+        services.AddHttpClient(AuthorityConfiguration.HttpClientName);
         services.AddOptions<ApiOptions>().Configure(o => o.Keys.AddRange(ReadList(configuration, "Realtime:Api:Keys")));
         services.AddOptions<OriginOptions>().Configure(o => o.Origins.AddRange(ReadList(configuration, OriginOptions.Section)));
         services.AddSingleton<JwtValidator>();
@@ -80,7 +83,7 @@ public static class RealtimeExtensions
             app.MapScalarApiReference();
         }
 
-        if (app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<AuthOptions>>().Value.DevTokens)
+        if (app.Services.GetRequiredService<IOptions<AuthOptions>>().Value.DevTokens)
         {
             app.MapDevTokens();
         }

@@ -129,7 +129,8 @@ internal sealed partial class Session
     /// socket with 4001; a new token on a live session extends it (same user only).</summary>
     private async Task<byte[]?> AuthenticateAsync(string? token, long? replyTo)
     {
-        if (!_registry.Tokens.TryValidate(token, out var claims, out var problem))
+        var (claims, problem) = await _registry.Tokens.ValidateAsync(token).ConfigureAwait(false);
+        if (claims is null)
         {
             SessionsLog.AuthFailed(_registry.Logger, ClientId, problem);
             RequestClose(CloseCodes.Unauthorized, problem, dropQueue: false,
