@@ -12,7 +12,6 @@ public sealed class AuthOptions
     public const string Section = "Realtime:Auth";
 
     /// <summary>The HS256 key that signs client tokens; at least 32 characters. Needed for dev tokens.</summary>
-    [MinLength(32, ErrorMessage = "must be at least 32 characters")]
     public string JwtSecret { get; set; } = "";
 
     /// <summary>A PEM public key (RSA for RS256, P-256 EC for ES256) whose private half signs client tokens.</summary>

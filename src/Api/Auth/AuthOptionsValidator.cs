@@ -8,6 +8,9 @@ namespace Realtime.Api.Auth;
 /// </summary>
 internal sealed class AuthOptionsValidator : IValidateOptions<AuthOptions>
 {
+    // 256 bits of key for HS256 (RFC 7518 3.2), counting one byte a character.
+    private const int MinSecretLength = 32;
+
     public ValidateOptionsResult Validate(string? name, AuthOptions options)
     {
         var failures = new List<string>();
@@ -15,6 +18,11 @@ internal sealed class AuthOptionsValidator : IValidateOptions<AuthOptions>
         {
             failures.Add($"{AuthOptions.Section}:JwtSecret: is required (at least 32 characters) unless {AuthOptions.Section}:PublicKey or " +
                 $"{AuthOptions.Section}:Authority is set; set it in configuration or as Realtime__Auth__JwtSecret");
+        }
+
+        if (options.JwtSecret.Length is > 0 and < MinSecretLength)
+        {
+            failures.Add($"{AuthOptions.Section}:JwtSecret: must be at least {MinSecretLength} characters");
         }
 
         if (options.DevTokens && options.JwtSecret.Length == 0)

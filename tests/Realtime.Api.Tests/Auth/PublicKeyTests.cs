@@ -52,6 +52,23 @@ public sealed class PublicKeyTests
         }
     }
 
+    [Fact]
+    public async Task A_node_with_a_public_key_and_no_secret_starts_and_refuses_hs256_tokens()
+    {
+        var (privateKey, pem) = NewKey(SecurityAlgorithms.EcdsaSha256);
+        await using var server = await RealtimeServer.StartAsync(new Dictionary<string, string?>
+        {
+            ["Realtime:Auth:PublicKey"] = pem,
+            ["Realtime:Auth:JwtSecret"] = "",
+            ["Realtime:Auth:DevTokens"] = "false",
+        });
+
+        await using var client = await TestClient.ConnectAsync(server, Jwt.Sign(privateKey, SecurityAlgorithms.EcdsaSha256, "alice", DateTimeOffset.UtcNow.AddHours(1)));
+        await client.CallAsync(new { type = "ping" });
+        await using var hs256 = await TestClient.ConnectAsync(server, RealtimeServer.Token("bob"));
+        Assert.Equal(4001, (int?)await hs256.WaitClosedAsync());
+    }
+
     private static Task<RealtimeServer> StartAsync(string pem) => RealtimeServer.StartAsync(new Dictionary<string, string?>
     {
         ["Realtime:Auth:PublicKey"] = pem,
