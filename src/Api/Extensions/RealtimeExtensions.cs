@@ -16,6 +16,7 @@ public static class RealtimeExtensions
     public static WebApplicationBuilder AddRealtime(this WebApplicationBuilder builder)
     {
         builder.AddRealtimeGrains();
+        builder.AddRealtimeTelemetry();
         var services = builder.Services;
         var configuration = builder.Configuration;
 
@@ -74,7 +75,7 @@ public static class RealtimeExtensions
         app.MapRealtimeApi();
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
-        app.MapMetrics();
+        app.MapRealtimeMetrics();
         app.MapOpenApi();
         if (app.Environment.IsDevelopment())
         {

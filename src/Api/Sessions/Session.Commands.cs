@@ -1,4 +1,5 @@
 using System.Net.WebSockets;
+using Realtime.Api.Diagnostics;
 using Realtime.Contracts.Channels;
 using Realtime.Contracts.Grains;
 using Realtime.Contracts.Wire;
@@ -32,6 +33,7 @@ internal sealed partial class Session
         else
         {
             _strikes = 0;
+            using var span = RealtimeTracing.StartCommand(command!, ClientId);
             reply = await ExecuteAsync(command!).ConfigureAwait(false);
             if (reply is not null)
             {

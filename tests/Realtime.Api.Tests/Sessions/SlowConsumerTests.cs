@@ -49,8 +49,7 @@ public sealed class SlowConsumerTests
             "the slow client's queue was dropped, not delivered in full");
         Assert.True(fastElapsed < TimeSpan.FromSeconds(20), $"the reading client was not held up ({fastElapsed})");
 
-        var metrics = await server.Http.GetStringAsync("/metrics");
-        Assert.Contains("realtime_slow_consumer_closes_total 1", metrics);
+        Assert.Equal(1, (await server.MetricsAsync())["realtime_slow_consumer_closes_total"]);
     }
 
     [Fact]
