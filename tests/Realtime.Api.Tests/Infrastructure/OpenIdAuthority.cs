@@ -1,9 +1,6 @@
 using System.Buffers.Text;
 using System.Security.Cryptography;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Logging;
 using Microsoft.IdentityModel.Tokens;
 
 namespace Realtime.Api.Tests.Infrastructure;
@@ -15,12 +12,10 @@ namespace Realtime.Api.Tests.Infrastructure;
 /// </summary>
 public sealed class OpenIdAuthority : IAsyncDisposable
 {
-    private readonly WebApplication _app;
+    private WebApplication? _app;
     private RSA _rsa = RSA.Create(2048);
     private string _keyId = "key-1";
     private int _documentRequests;
-
-    private OpenIdAuthority(WebApplication app) => _app = app;
 
     /// <summary>The authority's URL, which is also its issuer (<c>iss</c>).</summary>
     public string Issuer { get; private set; } = "";
@@ -29,19 +24,16 @@ public sealed class OpenIdAuthority : IAsyncDisposable
 
     public static async Task<OpenIdAuthority> StartAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        var app = builder.Build();
-        var authority = new OpenIdAuthority(app);
-        app.MapGet("/.well-known/openid-configuration", () =>
+        var authority = new OpenIdAuthority();
+        (authority._app, authority.Issuer) = await LoopbackHost.StartAsync(app =>
         {
-            Interlocked.Increment(ref authority._documentRequests);
-            return Results.Json(new Dictionary<string, string> { ["issuer"] = authority.Issuer, ["jwks_uri"] = $"{authority.Issuer}/jwks" });
+            app.MapGet("/.well-known/openid-configuration", () =>
+            {
+                Interlocked.Increment(ref authority._documentRequests);
+                return Results.Json(new Dictionary<string, string> { ["issuer"] = authority.Issuer, ["jwks_uri"] = $"{authority.Issuer}/jwks" });
+            });
+            app.MapGet("/jwks", authority.Jwks);
         });
-        app.MapGet("/jwks", authority.Jwks);
-        await app.StartAsync();
-        authority.Issuer = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First().TrimEnd('/');
         return authority;
     }
 
@@ -59,7 +51,7 @@ public sealed class OpenIdAuthority : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _app.StopAsync();
+        await _app!.StopAsync();
         await _app.DisposeAsync();
     }
 
