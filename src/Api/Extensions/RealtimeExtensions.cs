@@ -68,6 +68,7 @@ public static class RealtimeExtensions
         app.UseStatusCodePages();
         app.UseDefaultFiles();
         app.UseStaticFiles();
+        app.Use(FrameLimitUpgrade.WrapAsync); // before UseWebSockets, which takes the upgrade feature it finds
         app.UseWebSockets();
         app.Use(ApiKeyFilter.CheckAsync); // before model binding: no key means 401, whatever the body
 
