@@ -11,14 +11,16 @@ namespace Realtime.Api.Auth;
 /// </summary>
 internal static class AuthorityConfiguration
 {
-    public const string HttpClientName = "Realtime.Auth.Authority";
-
-    public static ConfigurationManager<OpenIdConnectConfiguration>? Create(AuthOptions options, HttpClient http)
+    public static ConfigurationManager<OpenIdConnectConfiguration>? Create(AuthOptions options)
     {
         if (options.Authority.Length == 0)
         {
             return null;
         }
+
+        // One client for the node's lifetime: pooled connections are renewed every few minutes so a moved
+        // authority (DNS) is followed, which a client kept from IHttpClientFactory would not do.
+        var http = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) }) { Timeout = TimeSpan.FromSeconds(10) };
 
         var metadata = $"{options.Authority.TrimEnd('/')}/.well-known/openid-configuration";
         return new ConfigurationManager<OpenIdConnectConfiguration>(metadata, new OpenIdConnectConfigurationRetriever(),

@@ -25,7 +25,7 @@ public sealed class JwtValidator
     private readonly ConfigurationManager<OpenIdConnectConfiguration>? _authority;
     private readonly ILogger<JwtValidator> _logger;
 
-    public JwtValidator(IOptions<AuthOptions> options, IHttpClientFactory http, ILogger<JwtValidator> logger)
+    public JwtValidator(IOptions<AuthOptions> options, ILogger<JwtValidator> logger)
     {
         var auth = options.Value;
         _logger = logger;
@@ -43,7 +43,7 @@ public sealed class JwtValidator
             algorithms.Add(algorithm);
         }
 
-        var authority = _authority = AuthorityConfiguration.Create(auth, http.CreateClient(AuthorityConfiguration.HttpClientName));
+        var authority = _authority = AuthorityConfiguration.Create(auth);
         if (authority is not null)
         {
             algorithms.AddRange([SecurityAlgorithms.RsaSha256, SecurityAlgorithms.EcdsaSha256]);

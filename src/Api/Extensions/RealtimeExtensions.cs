@@ -22,7 +22,6 @@ public static class RealtimeExtensions
 
         services.AddOptions<AuthOptions>().BindSection(AuthOptions.Section);
         services.AddSingleton<IValidateOptions<AuthOptions>, AuthOptionsValidator>();
-        services.AddHttpClient(AuthorityConfiguration.HttpClientName);
         services.AddOptions<ApiOptions>().Configure(o => o.Keys.AddRange(ReadList(configuration, "Realtime:Api:Keys")));
         services.AddOptions<OriginOptions>().Configure(o => o.Origins.AddRange(ReadList(configuration, OriginOptions.Section)));
         services.AddSingleton<JwtValidator>();
