@@ -1,24 +1,21 @@
-using System.Buffers.Text;
-using System.Security.Cryptography;
 using System.Text;
-using System.Text.Json;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
 
 namespace Realtime.Bench.Shared;
 
 /// <summary>
-/// HS256 client tokens, signed with the node's <c>Realtime:Auth:JwtSecret</c>. One file, compiled into each
-/// bench tool that needs it (ClusterProbe, SoakDriver).
+/// HS256 client tokens, signed with the node's <c>Realtime:Auth:JwtSecret</c> by IdentityModel's handler, the one
+/// the node validates with. One file, compiled into each bench tool that needs it (ClusterProbe, LoadGen, SoakDriver).
 /// </summary>
 internal static class Token
 {
-    public static string Sign(string secret, string user, TimeSpan lifetime)
-    {
-        var header = JsonSerializer.Serialize(new { alg = "HS256", typ = "JWT" });
-        var claims = JsonSerializer.Serialize(new { sub = user, exp = DateTimeOffset.UtcNow.Add(lifetime).ToUnixTimeSeconds() });
-        var signingInput = $"{B64(header)}.{B64(claims)}";
-        var signature = HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), Encoding.ASCII.GetBytes(signingInput));
-        return $"{signingInput}.{Base64Url.EncodeToString(signature)}";
-    }
+    private static readonly JsonWebTokenHandler Handler = new() { SetDefaultTimesOnTokenCreation = false };
 
-    private static string B64(string json) => Base64Url.EncodeToString(Encoding.UTF8.GetBytes(json));
+    public static string Sign(string secret, string user, TimeSpan lifetime) => Handler.CreateToken(new SecurityTokenDescriptor
+    {
+        Claims = new Dictionary<string, object> { ["sub"] = user },
+        Expires = DateTime.UtcNow + lifetime,
+        SigningCredentials = new SigningCredentials(new SymmetricSecurityKey(Encoding.UTF8.GetBytes(secret)), SecurityAlgorithms.HmacSha256),
+    });
 }

@@ -51,8 +51,8 @@ internal static class Soak
                 var metrics = await MetricsAsync(http);
                 var (count, p50, p99, max) = latencies.TakeWindow();
                 var sample = new Sample(clock.Elapsed.TotalSeconds, o.Connections - clients.Count(c => c.Dropped), metrics.GetValueOrDefault("realtime_connections"),
-                    metrics.GetValueOrDefault("process_resident_memory_bytes"), metrics.GetValueOrDefault("dotnet_gc_heap_bytes"),
-                    metrics.GetValueOrDefault("dotnet_gc_live_bytes_after_gen2"), count, p50, p99, max);
+                    metrics.GetValueOrDefault("dotnet_process_memory_working_set_bytes"), metrics.GetValueOrDefault("realtime_gc_heap_size_bytes"),
+                    metrics.GetValueOrDefault("realtime_gc_live_set_bytes"), count, p50, p99, max);
                 samples.Add(sample);
                 await csv.WriteLineAsync(sample.ToCsv());
                 await csv.FlushAsync();
@@ -108,26 +108,39 @@ internal static class Soak
             return null;
         }
 
-        var before = (await MetricsAsync(http)).GetValueOrDefault("dotnet_gc_gen2_collections_total");
+        var before = (await MetricsAsync(http)).GetValueOrDefault(Gen2Collections);
         var collected = await FullCollection.RunAsync(pid,
-            async () => (await MetricsAsync(http)).GetValueOrDefault("dotnet_gc_gen2_collections_total") > before, TimeSpan.FromSeconds(30));
+            async () => (await MetricsAsync(http)).GetValueOrDefault(Gen2Collections) > before, TimeSpan.FromSeconds(30));
         if (!collected)
         {
             throw new InvalidOperationException("the node did not run the full collection it was asked for");
         }
 
-        var live = (await MetricsAsync(http)).GetValueOrDefault("dotnet_gc_live_bytes_after_gen2");
+        var live = (await MetricsAsync(http)).GetValueOrDefault("realtime_gc_live_set_bytes");
         log.WriteLine($"soak: live set after a full collection {live / 1048576:F1} MB");
         return live;
     }
 
+    private const string Gen2Collections = "dotnet_gc_collections_total{gc_heap_generation=\"gen2\"}";
+
+    // Samples keyed by name, plus their labels without OpenTelemetry's otel_scope_* (which name the meter, not the series).
     private static async Task<Dictionary<string, double>> MetricsAsync(HttpClient http)
     {
         var text = await http.GetStringAsync("/metrics");
-        return text.Split('\n')
-            .Where(l => l.Length > 0 && l[0] != '#' && !l.Contains('{', StringComparison.Ordinal))
-            .Select(l => l.Split(' '))
-            .Where(p => p.Length == 2)
-            .ToDictionary(p => p[0], p => double.Parse(p[1], CultureInfo.InvariantCulture));
+        var samples = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var line in text.Split('\n').Where(l => l.Length > 0 && l[0] != '#'))
+        {
+            var space = line.LastIndexOf(' ');
+            var series = line[..space];
+            if (series.IndexOf('{', StringComparison.Ordinal) is var brace and >= 0)
+            {
+                var labels = series[(brace + 1)..^1].Split(',').Where(l => l.Length > 0 && !l.StartsWith("otel_scope_", StringComparison.Ordinal)).ToArray();
+                series = labels.Length == 0 ? series[..brace] : $"{series[..brace]}{{{string.Join(",", labels)}}}";
+            }
+
+            samples[series] = double.Parse(line[(space + 1)..], CultureInfo.InvariantCulture);
+        }
+
+        return samples;
     }
 }

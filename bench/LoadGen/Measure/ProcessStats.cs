@@ -62,8 +62,9 @@ internal sealed partial class ProcessStats(int serverPid, IReadOnlyList<int> ext
         try
         {
             var text = await Http.GetStringAsync(heapUrl).ConfigureAwait(false);
-            var match = HeapLine().Match(text);
-            return match.Success ? long.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture) : null;
+            // Realtime reports the heap after the last collection per generation; the peers report it whole.
+            var matches = HeapLine().Matches(text);
+            return matches.Count > 0 ? matches.Sum(m => long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)) : null;
         }
         catch (HttpRequestException)
         {
@@ -140,6 +141,6 @@ internal sealed partial class ProcessStats(int serverPid, IReadOnlyList<int> ext
         }
     }
 
-    [GeneratedRegex(@"(?m)^(?:realtime_gc|gc|js)_heap_bytes (\d+)")]
+    [GeneratedRegex(@"(?m)^(?:gc_heap_bytes|js_heap_bytes|dotnet_gc_last_collection_heap_size_bytes\{[^}]*\}) (\d+)")]
     private static partial Regex HeapLine();
 }

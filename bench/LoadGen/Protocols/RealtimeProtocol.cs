@@ -1,5 +1,4 @@
 using System.Buffers.Text;
-using System.Security.Cryptography;
 using System.Text;
 
 namespace Realtime.Bench.LoadGen.Protocols;
@@ -12,9 +11,6 @@ namespace Realtime.Bench.LoadGen.Protocols;
 /// </summary>
 internal sealed class RealtimeProtocol(string secret) : IBenchProtocol
 {
-    private readonly byte[] _key = Encoding.UTF8.GetBytes(secret);
-    private readonly string _header = Base64Url.EncodeToString("""{"alg":"HS256","typ":"JWT"}"""u8);
-
     public string Name => "realtime";
 
     public byte[]? Hello(int client) => Encoding.UTF8.GetBytes($$"""{"id":1,"type":"connect","token":"{{Token($"u{client}")}}"}""");
@@ -48,14 +44,8 @@ internal sealed class RealtimeProtocol(string secret) : IBenchProtocol
 
     public bool IsError(ReadOnlySpan<byte> record) => record.IndexOf(",\"error\":"u8) >= 0 || record.StartsWith("{\"error\""u8);
 
-    /// <summary>An HS256 token for <paramref name="user"/>, valid for a day: a few lines of HMACSHA256 and Base64Url.</summary>
-    public string Token(string user)
-    {
-        var exp = DateTimeOffset.UtcNow.AddDays(1).ToUnixTimeSeconds();
-        var signingInput = _header + "." + Base64Url.EncodeToString(Encoding.UTF8.GetBytes($$"""{"sub":"{{user}}","exp":{{exp}}}"""));
-        var signature = HMACSHA256.HashData(_key, Encoding.ASCII.GetBytes(signingInput));
-        return signingInput + "." + Base64Url.EncodeToString(signature);
-    }
+    /// <summary>An HS256 token for <paramref name="user"/>, valid for a day.</summary>
+    public string Token(string user) => Shared.Token.Sign(secret, user, TimeSpan.FromDays(1));
 
     internal static void Append(Span<byte> destination, ref int written, ReadOnlySpan<byte> bytes)
     {

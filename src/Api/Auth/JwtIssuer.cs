@@ -1,40 +1,39 @@
-using System.Buffers.Text;
-using System.Security.Cryptography;
 using System.Text;
-using System.Text.Json;
 using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
 
 namespace Realtime.Api.Auth;
 
 /// <summary>Mints HS256 tokens with the node's secret, for <c>POST /dev/token</c> only.</summary>
 public sealed class JwtIssuer(IOptions<AuthOptions> options, TimeProvider time)
 {
+    private readonly JsonWebTokenHandler _handler = new() { SetDefaultTimesOnTokenCreation = false };
+
+    /// <summary>The HS256 key made of <c>Realtime:Auth:JwtSecret</c>, for minting and validating alike.</summary>
+    public static SymmetricSecurityKey SecretKey(string secret) => new(Encoding.UTF8.GetBytes(secret));
+
     public (string Token, DateTimeOffset ExpiresAt) Issue(string user, IReadOnlyList<string>? channels)
     {
-        var expiresAt = time.GetUtcNow() + options.Value.DevTokenLifetime;
-        var header = Base64Url.EncodeToString("""{"alg":"HS256","typ":"JWT"}"""u8);
-        using var json = new MemoryStream();
-        using (var w = new Utf8JsonWriter(json))
+        var auth = options.Value;
+        var now = time.GetUtcNow();
+        // exp is whole seconds on the wire: report the expiry the token really carries.
+        var expiresAt = DateTimeOffset.FromUnixTimeSeconds((now + auth.DevTokenLifetime).ToUnixTimeSeconds());
+        var claims = new Dictionary<string, object> { [JwtRegisteredClaimNames.Sub] = user };
+        if (channels is { Count: > 0 })
         {
-            w.WriteStartObject();
-            w.WriteString("sub", user);
-            w.WriteNumber("exp", expiresAt.ToUnixTimeSeconds());
-            if (channels is { Count: > 0 })
-            {
-                w.WriteStartArray("channels");
-                foreach (var c in channels)
-                {
-                    w.WriteStringValue(c);
-                }
-
-                w.WriteEndArray();
-            }
-
-            w.WriteEndObject();
+            claims["channels"] = channels.ToArray();
         }
 
-        var payload = Base64Url.EncodeToString(json.ToArray());
-        var signature = HMACSHA256.HashData(Encoding.UTF8.GetBytes(options.Value.JwtSecret), Encoding.ASCII.GetBytes($"{header}.{payload}"));
-        return ($"{header}.{payload}.{Base64Url.EncodeToString(signature)}", expiresAt);
+        var token = _handler.CreateToken(new SecurityTokenDescriptor
+        {
+            Claims = claims,
+            IssuedAt = now.UtcDateTime,
+            Expires = expiresAt.UtcDateTime,
+            Issuer = auth.Issuer.Length > 0 ? auth.Issuer : null,
+            Audience = auth.Audience.Length > 0 ? auth.Audience : null,
+            SigningCredentials = new SigningCredentials(SecretKey(auth.JwtSecret), SecurityAlgorithms.HmacSha256),
+        });
+        return (token, expiresAt);
     }
 }

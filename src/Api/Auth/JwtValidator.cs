@@ -1,154 +1,176 @@
-using System.Buffers;
 using System.Buffers.Text;
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Protocols;
+using Microsoft.IdentityModel.Protocols.OpenIdConnect;
+using Microsoft.IdentityModel.Tokens;
 
 namespace Realtime.Api.Auth;
 
 /// <summary>
-/// Strict HS256 JWT validation on the framework's own crypto (the JwtBearer 10.x packages cannot be
-/// restored here). Only <c>alg: HS256</c> is accepted, so <c>none</c> and algorithm confusion fail;
-/// the signature is compared in constant time; <c>sub</c> and <c>exp</c> are required; <c>nbf</c> is
-/// honoured when present. Tested against tokens minted by PyJWT.
+/// Validates client tokens with <see cref="JsonWebTokenHandler"/>. Only HS256, RS256 and ES256 are accepted,
+/// each only with a key of its own kind, so <c>alg: none</c> and algorithm confusion (an HS256 token keyed
+/// with a public key) fail; <c>sub</c> and <c>exp</c> are required, <c>nbf</c> is honoured, with no clock
+/// skew. Tested against tokens minted by PyJWT and against an OpenID Connect authority.
 /// </summary>
-public sealed class JwtValidator(IOptions<AuthOptions> options, TimeProvider time)
+public sealed class JwtValidator
 {
-    private const int MaxTokenLength = 8 * 1024;
-    private readonly byte[] _key = Encoding.UTF8.GetBytes(options.Value.JwtSecret);
+    private const int MaxTokenBytes = 8 * 1024;
+    private const int MaxUserLength = 200;
+    private const string KeysUnavailable = "signing keys unavailable";
 
-    public bool TryValidate(string? token, out TokenClaims? claims, out string problem)
+    private readonly JsonWebTokenHandler _handler = new() { MaximumTokenSizeInBytes = MaxTokenBytes, MapInboundClaims = false };
+    private readonly TokenValidationParameters _parameters;
+    private readonly ConfigurationManager<OpenIdConnectConfiguration>? _authority;
+    private readonly ILogger<JwtValidator> _logger;
+
+    public JwtValidator(IOptions<AuthOptions> options, ILogger<JwtValidator> logger)
     {
-        claims = null;
-        problem = Validate(token, ref claims);
-        return claims is not null;
+        var auth = options.Value;
+        _logger = logger;
+        var (keys, algorithms) = (new List<SecurityKey>(), new List<string>());
+        if (auth.JwtSecret.Length > 0)
+        {
+            keys.Add(JwtIssuer.SecretKey(auth.JwtSecret));
+            algorithms.Add(SecurityAlgorithms.HmacSha256);
+        }
+
+        if (auth.PublicKey.Length > 0)
+        {
+            var (key, algorithm) = PemKey.Read(auth.PublicKey);
+            keys.Add(key);
+            algorithms.Add(algorithm);
+        }
+
+        var authority = _authority = AuthorityConfiguration.Create(auth);
+        if (authority is not null)
+        {
+            algorithms.AddRange([SecurityAlgorithms.RsaSha256, SecurityAlgorithms.EcdsaSha256]);
+        }
+
+        _parameters = new TokenValidationParameters
+        {
+            IssuerSigningKeys = keys,
+            ConfigurationManager = authority,
+            ValidAlgorithms = algorithms.Distinct().ToArray(),
+            RequireSignedTokens = true,
+            RequireExpirationTime = true,
+            ValidateLifetime = true,
+            ClockSkew = TimeSpan.Zero,
+            ValidateIssuer = true,
+            IssuerValidatorUsingConfiguration = (issuer, token, _, configuration) => ValidateIssuer(auth, issuer, token, configuration),
+            ValidateAudience = auth.Audience.Length > 0,
+            ValidAudience = auth.Audience.Length > 0 ? auth.Audience : null,
+        };
     }
 
-    private string Validate(string? token, ref TokenClaims? claims)
+    /// <summary>The token's claims, or null and why it was refused (said to the client in the 4001 close).</summary>
+    public async Task<(TokenClaims? Claims, string Problem)> ValidateAsync(string? token)
     {
         if (string.IsNullOrEmpty(token))
         {
-            return "no token";
+            return (null, "no token");
         }
 
-        if (token.Length > MaxTokenLength)
+        if (token.Length > MaxTokenBytes)
         {
-            return "token too long";
+            return (null, "token too long");
         }
 
-        var parts = token.Split('.');
-        if (parts.Length != 3)
+        var result = await _handler.ValidateTokenAsync(token, _parameters).ConfigureAwait(false);
+        if (result.IsValid)
         {
-            return "malformed token";
+            return ReadClaims((JsonWebToken)result.SecurityToken);
         }
 
-        if (!TryDecode(parts[0], out var header) || !TryDecode(parts[1], out var payload) || !TryDecode(parts[2], out var signature))
+        // The handler treats an authority it cannot reach as a key it cannot find; tell the two apart, so the
+        // operator sees why every authority token is refused.
+        if (result.Exception is SecurityTokenSignatureKeyNotFoundException && await AuthorityFailureAsync().ConfigureAwait(false) is { } down)
         {
-            return "malformed token";
+            AuthLog.ValidationFailed(_logger, down, KeysUnavailable);
+            return (null, KeysUnavailable);
         }
 
-        if (!HeaderIsHs256(header))
-        {
-            return "token must be signed with HS256";
-        }
-
-        Span<byte> expected = stackalloc byte[32];
-        var signed = Encoding.ASCII.GetBytes(token, 0, parts[0].Length + 1 + parts[1].Length);
-        HMACSHA256.HashData(_key, signed, expected);
-        if (!CryptographicOperations.FixedTimeEquals(expected, signature))
-        {
-            return "bad token signature";
-        }
-
-        return ReadClaims(payload, ref claims);
+        return (null, Describe(result.Exception));
     }
 
-    private string ReadClaims(byte[] payload, ref TokenClaims? claims)
+    // Null once the authority's keys were read; the manager keeps them while later refreshes fail.
+    private async Task<Exception?> AuthorityFailureAsync()
     {
+        if (_authority is null)
+        {
+            return null;
+        }
+
         try
         {
-            using var doc = JsonDocument.Parse(payload);
-            var root = doc.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
-            {
-                return "malformed token";
-            }
-
-            if (!root.TryGetProperty("sub", out var sub) || sub.ValueKind != JsonValueKind.String || sub.GetString() is not { Length: > 0 and <= 200 } user)
-            {
-                return "token has no 'sub'";
-            }
-
-            if (!root.TryGetProperty("exp", out var exp) || exp.ValueKind != JsonValueKind.Number || !exp.TryGetDouble(out var expSeconds))
-            {
-                return "token has no 'exp'";
-            }
-
-            var now = time.GetUtcNow();
-            var expiresAt = DateTimeOffset.FromUnixTimeMilliseconds((long)Math.Min(expSeconds * 1000, 253402300799000));
-            if (expiresAt <= now)
-            {
-                return "token expired";
-            }
-
-            if (root.TryGetProperty("nbf", out var nbf) && (!nbf.TryGetDouble(out var nbfSeconds) || DateTimeOffset.FromUnixTimeMilliseconds((long)(nbfSeconds * 1000)) > now))
-            {
-                return "token not valid yet";
-            }
-
-            var channels = new List<string>();
-            if (root.TryGetProperty("channels", out var granted))
-            {
-                if (granted.ValueKind != JsonValueKind.Array || granted.EnumerateArray().Any(c => c.ValueKind != JsonValueKind.String))
-                {
-                    return "token 'channels' must be an array of strings";
-                }
-
-                channels.AddRange(granted.EnumerateArray().Select(c => c.GetString()!));
-            }
-
-            claims = new TokenClaims(user, expiresAt, channels);
-            return "";
+            await _authority.GetConfigurationAsync(CancellationToken.None).ConfigureAwait(false);
+            return null;
         }
-        catch (JsonException)
+        catch (Exception e) when (e is InvalidOperationException or IOException or HttpRequestException)
         {
-            return "malformed token";
+            return e;
         }
     }
 
-    private static bool HeaderIsHs256(byte[] header)
+    private static string Describe(Exception? e) => e switch
     {
-        try
+        SecurityTokenExpiredException => "token expired",
+        SecurityTokenNotYetValidException => "token not valid yet",
+        SecurityTokenNoExpirationException => "token has no 'exp'",
+        SecurityTokenInvalidAlgorithmException => "token algorithm not accepted",
+        SecurityTokenSignatureKeyNotFoundException or SecurityTokenInvalidSignatureException => "bad token signature",
+        SecurityTokenInvalidIssuerException => "token issuer not accepted",
+        SecurityTokenInvalidAudienceException => "token audience not accepted",
+        SecurityTokenMalformedException or ArgumentException => "malformed token",
+        _ => "invalid token",
+    };
+
+    // A key from the authority vouches only for the authority's issuer; the node's own keys for Issuer when set.
+    private static string ValidateIssuer(AuthOptions auth, string issuer, SecurityToken token, BaseConfiguration? configuration)
+    {
+        var key = ((JsonWebToken)token).SigningKey;
+        var expected = configuration is not null && configuration.SigningKeys.Contains(key) ? configuration.Issuer : auth.Issuer;
+        if (expected.Length > 0 && !string.Equals(issuer, expected, StringComparison.Ordinal))
         {
-            using var doc = JsonDocument.Parse(header);
-            return doc.RootElement.ValueKind == JsonValueKind.Object
-                && doc.RootElement.TryGetProperty("alg", out var alg)
-                && alg.ValueKind == JsonValueKind.String
-                && alg.ValueEquals("HS256"u8)
-                && !doc.RootElement.TryGetProperty("crit", out _);
+            throw new SecurityTokenInvalidIssuerException("the token's issuer is not the one its key belongs to") { InvalidIssuer = issuer };
         }
-        catch (JsonException)
-        {
-            return false;
-        }
+
+        return issuer;
     }
 
-    private static bool TryDecode(string part, out byte[] bytes)
+    // The handler has checked the signature and the lifetime; what the protocol needs of the claims is checked
+    // here on the payload itself, so a 'channels' that is not an array of strings is refused, not coerced.
+    private static (TokenClaims?, string) ReadClaims(JsonWebToken token)
     {
-        bytes = [];
-        if (part.Length == 0 || Base64Url.GetMaxDecodedLength(part.Length) > MaxTokenLength)
+        // RFC 7515 4.1.11: a recipient must refuse critical extensions it does not understand, and it knows none.
+        using (var header = JsonDocument.Parse(Base64Url.DecodeFromChars(token.EncodedHeader)))
         {
-            return false;
+            if (header.RootElement.TryGetProperty("crit", out _))
+            {
+                return (null, "token header 'crit' is not supported");
+            }
         }
 
-        var buffer = new byte[Base64Url.GetMaxDecodedLength(part.Length)];
-        if (Base64Url.DecodeFromChars(part, buffer, out var consumed, out var written) != OperationStatus.Done || consumed != part.Length)
+        using var payload = JsonDocument.Parse(Base64Url.DecodeFromChars(token.EncodedPayload));
+        var root = payload.RootElement;
+        if (!root.TryGetProperty("sub", out var sub) || sub.ValueKind != JsonValueKind.String || sub.GetString() is not { Length: > 0 and <= MaxUserLength } user)
         {
-            return false;
+            return (null, "token has no 'sub'");
         }
 
-        bytes = buffer[..written];
-        return true;
+        var channels = new List<string>();
+        if (root.TryGetProperty("channels", out var granted))
+        {
+            if (granted.ValueKind != JsonValueKind.Array || granted.EnumerateArray().Any(c => c.ValueKind != JsonValueKind.String))
+            {
+                return (null, "token 'channels' must be an array of strings");
+            }
+
+            channels.AddRange(granted.EnumerateArray().Select(c => c.GetString()!));
+        }
+
+        return (new TokenClaims(user, new DateTimeOffset(token.ValidTo, TimeSpan.Zero), channels), "");
     }
 }

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
 using Realtime.Api.Auth;
 using Realtime.Api.Feeds;
 using Realtime.Api.Rest;
@@ -6,6 +7,7 @@ using Realtime.Api.Sessions;
 using Realtime.Grains;
 using Realtime.Grains.Diagnostics;
 using Realtime.Silo;
+using Scalar.AspNetCore;
 
 namespace Realtime.Api.Extensions;
 
@@ -37,6 +39,8 @@ public static class RealtimeExtensions
                 throw new InvalidOperationException($"Realtime:Orleans:Role is '{role}'; it must be 'silo' or 'client'.");
         }
 
+        builder.AddRealtimeTelemetry();
+
         // After Orleans: hosted services start in order, and the front end subscribes to its streams at start.
         services.AddSingleton<FrontEndIdentity>();
         services.AddSingleton<ChannelFeeds>();
@@ -45,6 +49,7 @@ public static class RealtimeExtensions
         services.AddHostedService(sp => sp.GetRequiredService<FrontEnd>());
 
         services.AddOptions<AuthOptions>().BindSection(AuthOptions.Section);
+        services.AddSingleton<IValidateOptions<AuthOptions>, AuthOptionsValidator>();
         services.AddOptions<ApiOptions>().Configure(o => o.Keys.AddRange(ReadList(configuration, "Realtime:Api:Keys")));
         services.AddOptions<OriginOptions>().Configure(o => o.Origins.AddRange(ReadList(configuration, OriginOptions.Section)));
         services.AddSingleton<JwtValidator>();
@@ -90,6 +95,7 @@ public static class RealtimeExtensions
         app.UseStatusCodePages();
         app.UseDefaultFiles();
         app.UseStaticFiles();
+        app.Use(FrameLimitUpgrade.WrapAsync); // before UseWebSockets, which takes the upgrade feature it finds
         app.UseWebSockets();
         app.Use(ApiKeyFilter.CheckAsync); // before model binding: no key means 401, whatever the body
 
@@ -97,10 +103,17 @@ public static class RealtimeExtensions
         app.MapRealtimeApi();
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
-        app.MapMetrics();
+        app.MapRealtimeMetrics();
         app.MapRealtimeDashboard();
         app.MapOpenApi();
-        if (app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<AuthOptions>>().Value.DevTokens)
+        if (app.Environment.IsDevelopment())
+        {
+            // An interactive console over the OpenAPI document (/scalar/v1): a developer's tool, so
+            // production serves the document alone.
+            app.MapScalarApiReference();
+        }
+
+        if (app.Services.GetRequiredService<IOptions<AuthOptions>>().Value.DevTokens)
         {
             app.MapDevTokens();
         }

@@ -7,7 +7,7 @@ using Realtime.Contracts.Grains;
 
 namespace Realtime.Api.Rest;
 
-/// <summary>Cluster info, Prometheus metrics and the development token endpoint.</summary>
+/// <summary>Cluster info and the development token endpoint.</summary>
 internal static class NodeApi
 {
     public static RouteGroupBuilder MapNodeApi(this RouteGroupBuilder api)
@@ -20,13 +20,6 @@ internal static class NodeApi
                 nodes.Select(n => new NodeDto(n.Node, n.LastSeen, n.Connections, n.Channels)).ToArray()));
         });
         return api;
-    }
-
-    public static IEndpointRouteBuilder MapMetrics(this IEndpointRouteBuilder app)
-    {
-        app.MapGet("/metrics", (RealtimeMetrics metrics) =>
-            Results.Text(metrics.ToPrometheusText(), "text/plain; version=0.0.4; charset=utf-8")).ExcludeFromDescription();
-        return app;
     }
 
     public static IEndpointRouteBuilder MapDevTokens(this IEndpointRouteBuilder app)

@@ -65,7 +65,8 @@ internal sealed class DirectUpgrade(
 
         await connection.Transport.Output.WriteAsync(accepted).ConfigureAwait(false);
         var limits = registry.Limits;
-        using var socket = WebSocket.CreateFromStream(new DuplexPipeStream(connection.Transport), new WebSocketCreationOptions
+        var frames = new FrameLimit(limits.MaxFrameBytes);
+        using var socket = WebSocket.CreateFromStream(new DuplexPipeStream(connection.Transport, frames), new WebSocketCreationOptions
         {
             IsServer = true,
             KeepAliveInterval = limits.KeepAliveInterval,
@@ -73,7 +74,7 @@ internal sealed class DirectUpgrade(
         });
         accepted = null;
         var remote = (connection.RemoteEndPoint as IPEndPoint)?.Address.ToString();
-        await registry.RunAsync(socket, Interlocked.Exchange(ref token, null), remote, connection.Abort).ConfigureAwait(false);
+        await registry.RunAsync(socket, Interlocked.Exchange(ref token, null), remote, connection.Abort, frames).ConfigureAwait(false);
     }
 
     // The 101 response and the query's token, or (null, null) once the connection went elsewhere, timed out

@@ -8,9 +8,10 @@ namespace Realtime.Api.Sessions;
 /// A connection's pipes as the stream <see cref="System.Net.WebSockets.WebSocket.CreateFromStream(Stream, System.Net.WebSockets.WebSocketCreationOptions)"/>
 /// reads and writes. A zero-byte read waits for data without consuming any, so an idle socket holds no buffer
 /// (the transport below waits the same way). Disposing it, which is how the WebSocket aborts, wakes a pending
-/// read (it returns end of stream) and a pending flush.
+/// read (it returns end of stream) and a pending flush. The bytes read are shown to a <see cref="FrameLimit"/>
+/// when one is given, so an oversized frame is refused at its header.
 /// </summary>
-internal sealed class DuplexPipeStream(IDuplexPipe pipe) : Stream
+internal sealed class DuplexPipeStream(IDuplexPipe pipe, FrameLimit? limit = null) : Stream
 {
     private volatile bool _disposed;
 
@@ -45,6 +46,7 @@ internal sealed class DuplexPipeStream(IDuplexPipe pipe) : Stream
         var count = (int)Math.Min(buffer.Length, destination.Length);
         buffer.Slice(0, count).CopyTo(destination.Span);
         pipe.Input.AdvanceTo(buffer.GetPosition(count));
+        limit?.Observe(destination.Span[..count]);
         return count;
     }
 

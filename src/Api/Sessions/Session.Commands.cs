@@ -1,4 +1,5 @@
 using System.Net.WebSockets;
+using Realtime.Api.Diagnostics;
 using Realtime.Contracts.Channels;
 using Realtime.Contracts.Grains;
 using Realtime.Contracts.Wire;
@@ -33,6 +34,7 @@ internal sealed partial class Session
         else
         {
             _strikes = 0;
+            using var span = RealtimeTracing.StartCommand(command!, ClientId);
             reply = await ExecuteAsync(command!).ConfigureAwait(false);
             if (reply is not null)
             {
@@ -135,7 +137,8 @@ internal sealed partial class Session
     /// socket with 4001; a new token on a live session extends it (same user only).</summary>
     private async Task<byte[]?> AuthenticateAsync(string? token, long? replyTo)
     {
-        if (!_registry.Tokens.TryValidate(token, out var claims, out var problem))
+        var (claims, problem) = await _registry.Tokens.ValidateAsync(token).ConfigureAwait(false);
+        if (claims is null)
         {
             SessionsLog.AuthFailed(_registry.Logger, ClientId, problem);
             RequestClose(CloseCodes.Unauthorized, problem, dropQueue: false,

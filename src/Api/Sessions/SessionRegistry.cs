@@ -44,9 +44,10 @@ internal sealed class SessionRegistry(
     /// <summary>True once shutdown began: new sockets are refused so clients reconnect elsewhere.</summary>
     public bool IsStopping { get; private set; }
 
-    public async Task RunAsync(WebSocket socket, string? queryToken, string? remote, Action abortConnection)
+    public async Task RunAsync(WebSocket socket, string? queryToken, string? remote, Action abortConnection, FrameLimit? frames = null)
     {
         var session = new Session(socket, this, NewClientId(), abortConnection);
+        frames?.OnExceeded(() => session.RequestClose(CloseCodes.MessageTooBig, $"frame over {frames.MaxFrameBytes} bytes", dropQueue: true));
         _sessions[session.ClientId] = session;
         metrics.ConnectionOpened();
         SessionsLog.Opened(logger, session.ClientId, remote);

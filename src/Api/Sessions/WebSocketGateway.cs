@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using Realtime.Grains;
 
@@ -39,7 +40,8 @@ public static class WebSocketGateway
             // Parsed here rather than through Request.Query, which would keep the parsed query (token included)
             // in the request's features for as long as the socket is open.
             var token = DirectUpgrade.TokenFrom(context.Request.QueryString.Value);
-            await registry.RunAsync(socket, token, context.Connection.RemoteIpAddress?.ToString(), context.Abort);
+            var frames = (context.Features.Get<IHttpUpgradeFeature>() as FrameLimitUpgrade)?.Limit;
+            await registry.RunAsync(socket, token, context.Connection.RemoteIpAddress?.ToString(), context.Abort, frames);
             return Results.Empty;
         }).ExcludeFromDescription();
         return app;

@@ -42,9 +42,10 @@ public sealed class RealtimeServer : IAsyncDisposable
         return stats.Count(s => s.GrainType.Split(',')[0].EndsWith("." + grainClass, StringComparison.Ordinal));
     }
 
-    public static async Task<RealtimeServer> StartAsync(IDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null)
+    public static async Task<RealtimeServer> StartAsync(
+        IDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null, string environment = "Testing")
     {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Testing" });
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = environment });
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["Realtime:Auth:JwtSecret"] = Secret,
@@ -78,12 +79,8 @@ public sealed class RealtimeServer : IAsyncDisposable
     public Task<TestClient> ConnectAsync(string user, IReadOnlyList<string>? channels = null) =>
         TestClient.ConnectAsync(this, Token(user, channels));
 
-    /// <summary>The unlabelled <c>realtime_*</c> series of <c>/metrics</c>, by name.</summary>
-    public async Task<Dictionary<string, double>> MetricsAsync() =>
-        (await Http.GetStringAsync("/metrics")).Split('\n')
-            .Where(l => l.StartsWith("realtime_", StringComparison.Ordinal) && !l.Contains('{', StringComparison.Ordinal))
-            .Select(l => l.Split(' '))
-            .ToDictionary(p => p[0], p => double.Parse(p[1], System.Globalization.CultureInfo.InvariantCulture));
+    /// <summary>Every series of <c>/metrics</c>, keyed as <see cref="PrometheusText.Parse"/> says.</summary>
+    public async Task<Dictionary<string, double>> MetricsAsync() => PrometheusText.Parse(await Http.GetStringAsync("/metrics"));
 
     public async Task<T> PostAsync<T>(string path, object body)
     {

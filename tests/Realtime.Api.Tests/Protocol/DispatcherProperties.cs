@@ -46,6 +46,8 @@ public sealed class DispatcherProperties(ITestOutputHelper output)
         (1, ArbMap.Default.GeneratorFor<byte[]>().Select(b => (false, b))),
         (1, ArbMap.Default.GeneratorFor<byte[]>().Select(b => (true, b))));
 
+    // A [Fact] over a sample rather than an FsCheck [Property]: one node takes every case and is judged on what
+    // they left behind together (error logs, the heap), which a property checking each case alone cannot see.
     [Fact]
     public async Task Random_frames_each_get_a_reply_or_a_defined_close_and_the_server_logs_no_error()
     {

@@ -45,6 +45,8 @@ public sealed class RawFrameProperties(ITestOutputHelper output)
         (2, ArbMap.Default.GeneratorFor<byte[]>()),
         (1, Frame.SelectMany(f => ArbMap.Default.GeneratorFor<byte[]>().Select(noise => f.Concat(noise).ToArray()))));
 
+    // A [Fact] over a sample rather than an FsCheck [Property]: one node takes every case and is judged on what
+    // they left behind together (error logs, the heap), which a property checking each case alone cannot see.
     [Fact]
     public async Task Random_bytes_after_the_upgrade_end_the_connection_without_an_internal_error_and_release_it()
     {

@@ -8,7 +8,8 @@ namespace Realtime.Api.Tests.Reliability;
 
 /// <summary>
 /// One client abusing the node must not cost the others: a command flood is throttled and closed
-/// while well-behaved clients keep their latency, and subscription churn leaves nothing behind.
+/// while well-behaved clients lose nothing (and, in the Category=Long run, keep their latency), and
+/// subscription churn leaves nothing behind.
 /// Connections past MaxConnectionsPerUser are covered by
 /// BadInputTests.A_connection_past_MaxConnectionsPerUser_is_told_why_and_closed_with_4029.
 /// </summary>
@@ -18,8 +19,16 @@ public sealed class AbuseTests(ITestOutputHelper output)
     private const string Room = "calm:room";
     private const double MinBaselineMs = 2;
 
+    // Outcomes only: on a shared 2-core machine a latency bound is a flake waiting for a busy neighbour.
     [Fact]
-    public async Task A_command_flood_is_throttled_and_closed_while_100_calm_clients_keep_their_latency()
+    public Task A_command_flood_is_throttled_and_closed_while_100_calm_clients_lose_nothing_and_stay_open() => FloodAsync(compareLatency: false);
+
+    // The latency comparison runs where it is measured and reported (tests/reliability/run-long.sh).
+    [Fact]
+    [Trait("Category", "Long")]
+    public Task A_command_flood_is_throttled_and_closed_while_100_calm_clients_keep_their_latency() => FloodAsync(compareLatency: true);
+
+    private async Task FloodAsync(bool compareLatency)
     {
         await using var server = await RealtimeServer.StartAsync(new Dictionary<string, string?> { ["Realtime:Namespaces:calm:JoinLeave"] = "false" });
         var calm = await LoadRun.SubscribersAsync(_ => server.WebSocketUri, 100, _ => Room, "calm");
@@ -35,10 +44,11 @@ public sealed class AbuseTests(ITestOutputHelper output)
             var (baselineWindows, floodWindows) = (new List<double>(), new List<double>());
             var flooder = new Flooder(server);
             var flooding = flooder.RunAsync();
+            var lastOffset = 0L;
             for (var window = 0; window < 10; window++)
             {
                 flooder.Active = window % 2 == 1;
-                await PublishForAsync(publisher, TimeSpan.FromMilliseconds(750));
+                lastOffset = await PublishForAsync(publisher, TimeSpan.FromMilliseconds(750));
                 var latencies = calm.SelectMany(c => c.Latencies(reset: true)).ToList();
                 (flooder.Active ? underFlood : baseline).AddRange(latencies);
                 (flooder.Active ? floodWindows : baselineWindows).Add(Measured.Percentile(latencies, 99));
@@ -46,6 +56,22 @@ public sealed class AbuseTests(ITestOutputHelper output)
 
             flooder.Stop();
             var floods = await flooding;
+
+            Assert.True(floods.Count > 0, "the flooder got to run");
+            Assert.All(floods, f => Assert.Equal(4029, f.CloseCode));
+            Assert.All(floods, f => Assert.True(f.RateLimited > 0, "throttled before it was closed"));
+            Assert.True(floods.Count >= 5, $"the flooder came back after each close ({floods.Count} connections in five flood windows)");
+
+            // Every calm client got every message, in order, and was never closed; the deadline is generous
+            // because a flood may delay the tail of the last window, never lose it.
+            await Eventually.TrueAsync(() => calm.All(c => c.LastOffset == lastOffset),
+                $"every calm client received every publication, up to offset {lastOffset}", TimeSpan.FromSeconds(30));
+            Assert.All(calm, c => Assert.Equal((0L, 0L), (c.Duplicates, c.Missing)));
+            Assert.Empty(calm.Where(c => c.Closed.IsCompleted).Select(c => c.User)); // no calm client was closed
+            if (!compareLatency)
+            {
+                return;
+            }
 
             // Each side's p99 is that of its second-worst window: one pause of a busy machine (a CI neighbour,
             // a collection) spoils one window, while a flood that costs the calm clients spoils every one of its own.
@@ -65,11 +91,6 @@ public sealed class AbuseTests(ITestOutputHelper output)
                 ["flood_frames_sent"] = floods.Sum(f => f.Sent),
                 ["closed_4029"] = floods.Count(f => f.CloseCode == 4029),
             });
-            Assert.All(calm, c => Assert.Equal((0L, 0L), (c.Duplicates, c.Missing)));
-            Assert.True(floods.Count > 0, "the flooder got to run");
-            Assert.All(floods, f => Assert.Equal(4029, f.CloseCode));
-            Assert.All(floods, f => Assert.True(f.RateLimited > 0, "throttled before it was closed"));
-            Assert.True(floods.Count >= 5, $"the flooder came back after each close ({floods.Count} connections in five flood windows)");
             // Under 2 ms, a 2x bound would measure the scheduler's jitter rather than the flood.
             Assert.True(p99Flood <= 2 * Math.Max(p99Base, MinBaselineMs), $"p99 delivery latency (second-worst window) went from {p99Base:F1} ms to {p99Flood:F1} ms under the flood");
         }
@@ -158,14 +179,18 @@ public sealed class AbuseTests(ITestOutputHelper output)
         });
     }
 
-    private static async Task PublishForAsync(LoadClient publisher, TimeSpan duration)
+    // Publishes every 50 ms for about this long (each one must be acknowledged); returns the last offset.
+    private static async Task<long> PublishForAsync(LoadClient publisher, TimeSpan duration)
     {
         var until = DateTime.UtcNow + duration;
+        var last = 0L;
         for (var n = 0L; DateTime.UtcNow < until; n++)
         {
-            Assert.NotNull((await publisher.PublishAsync(Room, n)).Offset);
+            last = (await publisher.PublishAsync(Room, n)).Offset ?? throw new InvalidOperationException($"publish {n} was not acknowledged");
             await Task.Delay(50);
         }
+
+        return last;
     }
 
     private sealed record Flood(int? CloseCode, long Sent, int RateLimited);

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
@@ -381,11 +380,11 @@ public sealed class RestApiTests
         using var first = await http.GetAsync("/metrics");
         Assert.Equal(HttpStatusCode.OK, first.StatusCode);
         Assert.Equal("text/plain", first.Content.Headers.ContentType?.MediaType);
-        var before = await first.Content.ReadAsStringAsync();
-        Assert.Contains("# TYPE realtime_connections gauge", before);
-        Assert.Contains("realtime_publish_latency_seconds_bucket{le=\"+Inf\"}", before);
-        Assert.Contains("# TYPE realtime_gc_heap_bytes gauge", before);
-        Assert.Equal(0, Sample(before, "realtime_connections"));
+        var beforeText = await first.Content.ReadAsStringAsync();
+        Assert.Equal("gauge", PrometheusText.TypeOf(beforeText, "realtime_connections"));
+        Assert.Equal("gauge", PrometheusText.TypeOf(beforeText, "realtime_gc_live_set_bytes"));
+        var before = PrometheusText.Parse(beforeText);
+        Assert.Equal(0, before["realtime_connections"]);
 
         await using var alice = await server.ConnectAsync("alice");
         await using var bob = await server.ConnectAsync("bob");
@@ -403,21 +402,44 @@ public sealed class RestApiTests
         var refused = pings.Count(p => p.TryGetProperty("error", out var e) && e.GetProperty("code").GetString() == "rate_limited");
         Assert.InRange(refused, 1, 2);
 
-        var after = await http.GetStringAsync("/metrics");
-        Assert.Equal(3, Sample(after, "realtime_connections"));
-        Assert.Equal(2, Sample(after, "realtime_subscriptions"));
-        Assert.Equal(Sample(before, "realtime_deliveries_total") + 2, Sample(after, "realtime_deliveries_total"));
-        Assert.Equal(Sample(before, "realtime_rate_limited_commands_total") + refused, Sample(after, "realtime_rate_limited_commands_total"));
-        Assert.True(Sample(after, "realtime_frames_in_total") >= Sample(before, "realtime_frames_in_total") + 4);
-        Assert.True(Sample(after, "realtime_frames_out_total") >= Sample(before, "realtime_frames_out_total") + 5);
-        Assert.Equal(Sample(before, "realtime_publish_latency_seconds_count") + 1, Sample(after, "realtime_publish_latency_seconds_count"));
-        Assert.Equal(Sample(before, "realtime_publish_latency_seconds_bucket{le=\"+Inf\"}") + 1,
-            Sample(after, "realtime_publish_latency_seconds_bucket{le=\"+Inf\"}"));
-        Assert.Contains("# TYPE dotnet_gc_allocated_bytes_total counter", after);
-        Assert.True(Sample(after, "dotnet_gc_allocated_bytes_total") > Sample(before, "dotnet_gc_allocated_bytes_total"));
-        Assert.True(Sample(after, "dotnet_gc_collections_total") >= Sample(before, "dotnet_gc_collections_total"));
-        Assert.Contains("# TYPE dotnet_gc_pause_milliseconds_total counter", after);
-        Assert.Contains("# TYPE dotnet_gc_gen2_collections_total counter", after);
+        var afterText = await http.GetStringAsync("/metrics");
+        var after = PrometheusText.Parse(afterText);
+        Assert.Equal(3, after["realtime_connections"]);
+        Assert.Equal(2, after["realtime_subscriptions"]);
+        Assert.Equal(before["realtime_deliveries_total"] + 2, after["realtime_deliveries_total"]);
+        Assert.Equal(before["realtime_rate_limited_commands_total"] + refused, after["realtime_rate_limited_commands_total"]);
+        Assert.True(after["realtime_frames_in_total"] >= before["realtime_frames_in_total"] + 4);
+        Assert.True(after["realtime_frames_out_total"] >= before["realtime_frames_out_total"] + 5);
+        Assert.Equal(before["realtime_publishes_total"] + 1, after["realtime_publishes_total"]);
+
+        // A histogram appears with its first measurement.
+        Assert.Equal("histogram", PrometheusText.TypeOf(afterText, "realtime_publish_latency_seconds"));
+        Assert.Equal(1, after["realtime_publish_latency_seconds_count"] - before.GetValueOrDefault("realtime_publish_latency_seconds_count"));
+        Assert.Equal(1, after["realtime_publish_latency_seconds_bucket{le=\"+Inf\"}"] - before.GetValueOrDefault("realtime_publish_latency_seconds_bucket{le=\"+Inf\"}"));
+        Assert.True(after.ContainsKey("realtime_publish_latency_seconds_bucket{le=\"0.0005\"}"), "the configured bucket boundaries are exported");
+
+        // The runtime's and ASP.NET Core's instruments are served beside the node's own.
+        Assert.True(after["dotnet_gc_heap_total_allocated_bytes_total"] > before["dotnet_gc_heap_total_allocated_bytes_total"]);
+        Assert.Equal("counter", PrometheusText.TypeOf(afterText, "dotnet_gc_collections_total"));
+        Assert.Equal("counter", PrometheusText.TypeOf(afterText, "dotnet_gc_pause_time_seconds_total"));
+        Assert.Equal("gauge", PrometheusText.TypeOf(afterText, "dotnet_process_memory_working_set_bytes"));
+        Assert.Equal("histogram", PrometheusText.TypeOf(afterText, "http_server_request_duration_seconds"));
+    }
+
+    [Fact]
+    public async Task Two_nodes_in_one_process_each_serve_only_their_own_counters()
+    {
+        // Each node's meter comes from its own host's IMeterFactory; a meter shared by the process would let one
+        // node's /metrics report the other's sockets.
+        await using var first = await RealtimeServer.StartAsync();
+        await using var second = await RealtimeServer.StartAsync();
+        await using var alice = await first.ConnectAsync("alice");
+        await using var bob = await first.ConnectAsync("bob");
+        await alice.CallAsync(new { type = "ping" });
+        await bob.CallAsync(new { type = "ping" });
+
+        Assert.Equal(2, (await first.MetricsAsync())["realtime_connections"]);
+        Assert.Equal(0, (await second.MetricsAsync())["realtime_connections"]);
     }
 
     [Fact]
@@ -436,6 +458,27 @@ public sealed class RestApiTests
         Assert.Contains("/api/users/{user}/notifications", paths);
         Assert.Contains("/api/users/{user}/notifications/read", paths);
         Assert.DoesNotContain("/ws", paths);
+    }
+
+    [Theory]
+    [InlineData("Development", HttpStatusCode.OK)]
+    [InlineData("Production", HttpStatusCode.NotFound)]
+    public async Task The_interactive_api_reference_is_served_in_development_only(string environment, HttpStatusCode expected)
+    {
+        await using var server = await RealtimeServer.StartAsync(environment: environment);
+        using var http = new HttpClient { BaseAddress = server.BaseUri };
+
+        using var page = await http.GetAsync("/scalar/v1");
+
+        Assert.Equal(expected, page.StatusCode);
+        if (expected == HttpStatusCode.OK)
+        {
+            // The page reads the document this node serves, and its script comes from the node too, not a CDN
+            // (production networks often block those).
+            Assert.Contains("\"url\":\"openapi/v1.json\"", await page.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            using var script = await http.GetAsync("/scalar/scalar.js");
+            Assert.Equal(HttpStatusCode.OK, script.StatusCode);
+        }
     }
 
     [Fact]
@@ -488,12 +531,5 @@ public sealed class RestApiTests
         Assert.Equal(status, problem.GetProperty("status").GetInt32());
         Assert.True(problem.TryGetProperty("title", out _), $"a problem has a title: {problem}");
         return problem;
-    }
-
-    /// <summary>The value of one sample line (<c>name value</c>) in Prometheus text.</summary>
-    private static double Sample(string text, string name)
-    {
-        var line = text.Split('\n').Single(l => l.StartsWith(name + " ", StringComparison.Ordinal));
-        return double.Parse(line[(name.Length + 1)..], CultureInfo.InvariantCulture);
     }
 }

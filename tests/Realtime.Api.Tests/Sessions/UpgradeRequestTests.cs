@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text;
 using FsCheck;
 using FsCheck.Fluent;
+using FsCheck.Xunit;
 using Realtime.Api.Sessions;
 
 namespace Realtime.Api.Tests.Sessions;
@@ -111,24 +112,24 @@ public sealed class UpgradeRequestTests
         Assert.Equal(UpgradeRequest.Parse.Decline, UpgradeRequest.TryParse(Sequence("GET /ws " + new string('x', UpgradeRequest.MaxHeadBytes)), out _, out _));
     }
 
-    [Fact]
-    public void A_head_split_across_buffer_segments_reads_as_it_does_whole() =>
+    [Property]
+    public Property A_head_split_across_buffer_segments_reads_as_it_does_whole() =>
         Prop.ForAll(Gen.Choose(1, Browser.Length - 1).ArrayOf().ToArbitrary(), cuts =>
         {
             var bytes = Encoding.ASCII.GetBytes(Browser);
             var parse = UpgradeRequest.TryParse(Segmented(bytes, cuts), out var request, out var end);
             return parse == UpgradeRequest.Parse.Upgrade && request!.Query == "?token=abc.def.ghi"
                 && Segmented(bytes, cuts).Slice(0, end).Length == bytes.Length;
-        }).QuickCheckThrowOnFailure();
+        });
 
-    [Fact]
-    public void Any_bytes_are_read_without_throwing_and_only_a_complete_head_is_taken() =>
+    [Property]
+    public Property Any_bytes_are_read_without_throwing_and_only_a_complete_head_is_taken() =>
         Prop.ForAll(ArbMap.Default.ArbFor<byte[]>(), Gen.Elements("", "GET /ws", "GET /ws?", Minimal()).ToArbitrary(), (tail, start) =>
         {
             var bytes = Encoding.ASCII.GetBytes(start).Concat(tail).ToArray();
             var parse = UpgradeRequest.TryParse(new ReadOnlySequence<byte>(bytes), out var request, out _);
             return parse != UpgradeRequest.Parse.Upgrade || (request is not null && Encoding.ASCII.GetString(bytes).Contains("\r\n\r\n", StringComparison.Ordinal));
-        }).QuickCheckThrowOnFailure();
+        });
 
     private static ReadOnlySequence<byte> Sequence(string text) => new(Encoding.Latin1.GetBytes(text));
 

@@ -9,12 +9,40 @@ public sealed class ConfigurationTests
     [InlineData("Realtime:Limits:MaxFrameBytes", "12", "Realtime:Limits:MaxFrameBytes")]
     [InlineData("Realtime:Silo:IdleTimeout", "00:00:00", "Realtime:Silo:IdleTimeout")]
     [InlineData("Realtime:Auth:JwtSecret", "short", "Realtime:Auth:JwtSecret")]
+    [InlineData("Realtime:Auth:PublicKey", "-----BEGIN PUBLIC KEY-----\nbm90IGEga2V5\n-----END PUBLIC KEY-----", "Realtime:Auth:PublicKey")]
+    [InlineData("Realtime:Auth:PublicKey", "not pem", "Realtime:Auth:PublicKey")]
+    [InlineData("Realtime:Auth:Authority", "login.example.com", "Realtime:Auth:Authority")]
+    [InlineData("Realtime:Auth:Authority", "http://login.example.com", "Realtime:Auth:RequireHttpsMetadata")]
     [InlineData("Realtime:Namespaces:chat:HistorySize", "-1", "Realtime:Namespaces:chat")]
     [InlineData("Realtime:NodeId", "bad node id!", "Realtime:NodeId")]
     public async Task A_bad_setting_stops_start_up_with_a_message_naming_the_key(string key, string value, string named)
     {
         var failure = await Assert.ThrowsAnyAsync<Exception>(() => RealtimeServer.StartAsync(new Dictionary<string, string?> { [key] = value }));
         Assert.Contains(named, failure.Message);
+    }
+
+    [Fact]
+    public async Task A_node_with_no_token_key_at_all_stops_start_up_naming_the_keys_to_set()
+    {
+        var failure = await Assert.ThrowsAnyAsync<OptionsValidationException>(() => RealtimeServer.StartAsync(new Dictionary<string, string?>
+        {
+            ["Realtime:Auth:JwtSecret"] = "",
+            ["Realtime:Auth:DevTokens"] = "false",
+        }));
+        Assert.Contains("Realtime:Auth:JwtSecret", failure.Message);
+        Assert.Contains("Realtime:Auth:Authority", failure.Message);
+    }
+
+    [Fact]
+    public async Task Dev_tokens_without_a_secret_to_sign_them_stop_start_up()
+    {
+        var failure = await Assert.ThrowsAnyAsync<OptionsValidationException>(() => RealtimeServer.StartAsync(new Dictionary<string, string?>
+        {
+            ["Realtime:Auth:JwtSecret"] = "",
+            ["Realtime:Auth:PublicKey"] = System.Security.Cryptography.RSA.Create(2048).ExportSubjectPublicKeyInfoPem(),
+            ["Realtime:Auth:DevTokens"] = "true",
+        }));
+        Assert.Contains("Realtime:Auth:DevTokens", failure.Message);
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using System.Text;
 using FsCheck;
 using FsCheck.Fluent;
+using FsCheck.Xunit;
 using Realtime.Contracts.Wire;
 
 namespace Realtime.Contracts.Tests.Wire;
@@ -12,30 +13,28 @@ namespace Realtime.Contracts.Tests.Wire;
 /// </summary>
 public sealed class CommandParserProperties
 {
-    private static readonly Config Runs = Config.QuickThrowOnFailure.WithMaxTest(2000).WithEndSize(100);
+    // Many cheap runs with large inputs: the parser is pure and fast, and its bugs hide in long frames.
+    private const int Runs = 2000;
+    private const int Size = 100;
 
-    [Fact]
-    public void Any_bytes_give_a_command_or_an_error_and_never_an_exception()
+    [Property(MaxTest = Runs, EndSize = Size)]
+    public Property Any_bytes_give_a_command_or_an_error_and_never_an_exception()
     {
         var bytes = Gen.Frequency(
                 (3, ArbMap.Default.GeneratorFor<byte[]>()),
                 (1, Gen.Elements(Encoding.UTF8.GetBytes("{}\"[]:,\\u0123456789.eE+-tfn id type")).ArrayOf()))
             .ToArbitrary();
 
-        Check.One(Runs, Prop.ForAll(bytes, frame => AnswersWithoutThrowing(frame)));
+        return Prop.ForAll(bytes, frame => AnswersWithoutThrowing(frame));
     }
 
-    [Fact]
-    public void Json_ish_input_gives_a_command_or_an_error_and_never_an_exception()
-    {
-        Check.One(Runs, Prop.ForAll(CommandGenerators.JsonIsh.ToArbitrary(), text => AnswersWithoutThrowing(Encoding.UTF8.GetBytes(text))));
-    }
+    [Property(MaxTest = Runs, EndSize = Size)]
+    public Property Json_ish_input_gives_a_command_or_an_error_and_never_an_exception() =>
+        Prop.ForAll(CommandGenerators.JsonIsh.ToArbitrary(), text => AnswersWithoutThrowing(Encoding.UTF8.GetBytes(text)));
 
-    [Fact]
-    public void Valid_commands_damaged_anywhere_give_a_command_or_an_error_and_never_an_exception()
-    {
-        Check.One(Runs, Prop.ForAll(CommandGenerators.Damaged.ToArbitrary(), frame => AnswersWithoutThrowing(frame)));
-    }
+    [Property(MaxTest = Runs, EndSize = Size)]
+    public Property Valid_commands_damaged_anywhere_give_a_command_or_an_error_and_never_an_exception() =>
+        Prop.ForAll(CommandGenerators.Damaged.ToArbitrary(), frame => AnswersWithoutThrowing(frame));
 
     [Fact]
     public void A_lone_surrogate_escape_in_any_string_field_is_bad_request_not_an_exception()
@@ -58,30 +57,28 @@ public sealed class CommandParserProperties
         Assert.Equal(9, idsError!.Id);
     }
 
-    [Fact]
-    public void Valid_commands_round_trip_through_the_parser()
-    {
-        Check.One(Runs, Prop.ForAll(CommandGenerators.Valid.ToArbitrary(), written =>
+    [Property(MaxTest = Runs, EndSize = Size)]
+    public Property Valid_commands_round_trip_through_the_parser() =>
+        Prop.ForAll(CommandGenerators.Valid.ToArbitrary(), written =>
         {
             var frame = CommandGenerators.Write(written);
             var parsed = CommandParser.TryParse(frame, out var command, out var error);
             Assert.True(parsed, $"{Encoding.UTF8.GetString(frame)} → {error}");
             AssertSame(written, command!);
-        }));
-    }
+        });
 
-    [Fact]
-    public void An_error_after_a_leading_id_carries_that_id()
+    [Property(MaxTest = Runs, EndSize = Size)]
+    public Property An_error_after_a_leading_id_carries_that_id()
     {
         var tails = Gen.Zip(ArbMap.Default.GeneratorFor<long>(), CommandGenerators.JsonIsh)
             .Where(t => !t.Item2.Contains("\"id\"", StringComparison.Ordinal))
             .ToArbitrary();
 
-        Check.One(Runs, Prop.ForAll(tails, t =>
+        return Prop.ForAll(tails, t =>
         {
             var frame = Encoding.UTF8.GetBytes($$"""{"id":{{t.Item1}},{{t.Item2}}""");
             return CommandParser.TryParse(frame, out var command, out var error) ? command!.Id == t.Item1 : error!.Id == t.Item1;
-        }));
+        });
     }
 
     private static bool AnswersWithoutThrowing(byte[] frame)
