@@ -16,8 +16,10 @@ internal sealed class ChannelFeed(string channel, ChannelFeeds owner)
 {
     private readonly SemaphoreSlim _order = new(1, 1);      // one delivery or refill at a time
     private IChannelSubscriber[] _subscribers = [];        // copy on write: the fan-out walks it without a lock
+    private readonly Lock _presenceGate = new();
     private string? _epoch;
     private long _delivered;
+    private long _presenceSeen;                             // the newest join or leave shown (by the channel's sequence)
 
     public string Channel { get; } = channel;
 
@@ -26,12 +28,15 @@ internal sealed class ChannelFeed(string channel, ChannelFeeds owner)
     /// <summary>Where delivery stands (for tests and renewals).</summary>
     public (string? Epoch, long Delivered) Position => (_epoch, _delivered);
 
+    /// <summary>The newest join or leave this feed has shown.</summary>
+    public long PresenceSeen => Volatile.Read(ref _presenceSeen);
+
     public void Add(IChannelSubscriber subscription) => _subscribers = [.. _subscribers, subscription];
 
     public void Remove(IChannelSubscriber subscription) => _subscribers = _subscribers.Where(s => s != subscription).ToArray();
 
     /// <summary>The first subscribe reply sets where delivery starts, unless a message came first.</summary>
-    public async Task StartAtAsync(string epoch, long offset)
+    public async Task StartAtAsync(string epoch, long offset, long presenceSequence = 0)
     {
         await _order.WaitAsync().ConfigureAwait(false);
         try
@@ -39,6 +44,11 @@ internal sealed class ChannelFeed(string channel, ChannelFeeds owner)
             if (_epoch is null)
             {
                 (_epoch, _delivered) = (epoch, offset);
+            }
+
+            lock (_presenceGate)
+            {
+                _presenceSeen = Math.Max(_presenceSeen, presenceSequence);
             }
         }
         finally
@@ -83,6 +93,17 @@ internal sealed class ChannelFeed(string channel, ChannelFeeds owner)
 
     public void OnPresence(PresenceEntry entry, bool joined, long sequence)
     {
+        // A join or leave comes live or from a renewal's repair, maybe both: each is shown once, in order.
+        lock (_presenceGate)
+        {
+            if (sequence <= _presenceSeen)
+            {
+                return;
+            }
+
+            _presenceSeen = sequence;
+        }
+
         var frame = joined ? ServerFrames.Join(Channel, entry) : ServerFrames.Leave(Channel, entry);
         foreach (var subscriber in Subscribers)
         {
@@ -90,6 +111,16 @@ internal sealed class ChannelFeed(string channel, ChannelFeeds owner)
             {
                 subscriber.Push(sequence, frame);
             }
+        }
+    }
+
+    /// <summary>The channel's presence events were lost beyond repair (another activation pushed them): carry on from
+    /// <paramref name="sequence"/>.</summary>
+    public void SkipPresenceTo(long sequence)
+    {
+        lock (_presenceGate)
+        {
+            _presenceSeen = Math.Max(_presenceSeen, sequence);
         }
     }
 

@@ -65,12 +65,36 @@ internal sealed class ChannelFeeds(IGrainFactory grains, FrontEndIdentity frontE
         try
         {
             var members = feed.Subscribers.Where(s => s.IsConfirmed && !s.IsClosed).Select(MemberOf).ToArray();
-            var position = await grains.GetGrain<IChannelGrain>(feed.Channel).RenewAsync(frontEnd.Id, members.AsImmutable())
-                .WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
-            if (feed.Position.Epoch == position.Epoch && feed.Position.Delivered < position.Offset)
+            var grain = grains.GetGrain<IChannelGrain>(feed.Channel);
+            var renewed = await grain.RenewAsync(frontEnd.Id, members.AsImmutable()).WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
+            var position = renewed.Position;
+            var messagesBehind = feed.Position.Epoch == position.Epoch && feed.Position.Delivered < position.Offset;
+            var presenceBehind = feed.PresenceSeen < renewed.PresenceSequence;
+            if (!messagesBehind && !presenceBehind)
             {
-                await Task.Delay(grace, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+
+            // Give what is in flight a moment to arrive, then take the rest from the grain.
+            await Task.Delay(grace, cancellationToken).ConfigureAwait(false);
+            if (messagesBehind)
+            {
                 await feed.CatchUpAsync(position).ConfigureAwait(false);
+            }
+
+            if (presenceBehind && feed.PresenceSeen < renewed.PresenceSequence)
+            {
+                // Joins and leaves cannot be read from history: the grain keeps the recent ones for this.
+                var missed = await grain.PresenceSinceAsync(feed.PresenceSeen).WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
+                foreach (var presence in missed ?? [])
+                {
+                    feed.OnPresence(presence.Entry, presence.Joined, presence.Sequence);
+                }
+
+                if (missed is null)
+                {
+                    feed.SkipPresenceTo(renewed.PresenceSequence);
+                }
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

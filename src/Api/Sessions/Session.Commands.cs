@@ -210,7 +210,7 @@ internal sealed partial class Session
             throw;
         }
 
-        await feed.StartAtAsync(result.Epoch, result.Offset).ConfigureAwait(false);
+        await feed.StartAtAsync(result.Epoch, result.Offset, result.PresenceSequence).ConfigureAwait(false);
         _subscriptions.Add(channel, subscription);
         _registry.Metrics.Subscribed();
         subscription.Confirm(result.Offset, result.PresenceSequence, ServerFrames.Result(command.Id, result, static (w, r) =>

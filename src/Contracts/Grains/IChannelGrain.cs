@@ -1,5 +1,6 @@
 using Realtime.Contracts.Channels;
 using Realtime.Contracts.Presence;
+using Realtime.Contracts.Streams;
 using Realtime.Contracts.Wire;
 
 namespace Realtime.Contracts.Grains;
@@ -23,9 +24,15 @@ public interface IChannelGrain : IGrainWithStringKey
 
     /// <summary>A front end's periodic renewal with every member it holds: members it no longer lists
     /// leave, members the grain lost (a new activation) come back, and the lease of the front end is
-    /// extended. Returns where the channel stands, so the front end can refill what it missed.</summary>
+    /// extended. Returns where the channel stands (messages and presence events), so the front end can
+    /// refill what its stream missed.</summary>
     [Alias("renew")]
-    Task<StreamPosition> RenewAsync(string frontEnd, Immutable<ChannelMember[]> members);
+    Task<RenewResult> RenewAsync(string frontEnd, Immutable<ChannelMember[]> members);
+
+    /// <summary>The recent joins and leaves after <paramref name="sequence"/>, oldest first; null when the grain no
+    /// longer holds all of them (they are kept in memory, a few hundred per channel).</summary>
+    [Alias("presence-since")]
+    Task<PresenceEvent[]?> PresenceSinceAsync(long sequence);
 
     [Alias("publish")]
     Task<AppendResult> PublishAsync(ClientIdentity? caller, Immutable<byte[]> data, string? idempotencyKey);
@@ -45,6 +52,10 @@ public sealed record ChannelMember(
     [property: Id(1)] string Client,
     [property: Id(2)] string User,
     [property: Id(3)] string Node);
+
+/// <summary>Where a channel stands: its newest offset, and its newest presence event.</summary>
+[GenerateSerializer, Immutable, Alias("realtime.renew-result")]
+public sealed record RenewResult([property: Id(0)] StreamPosition Position, [property: Id(1)] long PresenceSequence);
 
 /// <summary>What a subscribe returns: where the channel stands, and what came after <c>since</c>.
 /// <see cref="PresenceSequence"/> is the last presence event before the member was added: the new subscriber is

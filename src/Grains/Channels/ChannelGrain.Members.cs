@@ -41,8 +41,21 @@ internal sealed partial class ChannelGrain
     private readonly Queue<PresenceEvent> _unsent = new();
     private const int MaxUnsent = 10_000;
 
+    // The newest joins and leaves, for front ends whose stream lost some (PresenceSinceAsync).
+    private readonly Queue<PresenceEvent> _recentPresence = new();
+    private const int RecentPresence = 256;
+
     private async Task EmitAsync(RealtimeEvent streamEvent)
     {
+        if (streamEvent is PresenceEvent recent)
+        {
+            _recentPresence.Enqueue(recent);
+            if (_recentPresence.Count > RecentPresence)
+            {
+                _recentPresence.Dequeue();
+            }
+        }
+
         if (streamEvent is PresenceEvent presence && _unsent.Count > 0)
         {
             Unsent(presence); // behind the ones still waiting, so they go out in order

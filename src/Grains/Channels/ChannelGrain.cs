@@ -39,13 +39,15 @@ internal sealed partial class ChannelGrain(
     private long _top;
 
     // Orders this channel's presence events; seeded from the clock so a later activation keeps counting upwards.
-    private long _presenceSequence = DateTime.UtcNow.Ticks;
+    private readonly long _presenceSeed = DateTime.UtcNow.Ticks;
+    private long _presenceSequence;
 
     private Dictionary<string, ChannelMember> Members => state.State.Members;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _channel = this.GetPrimaryKeyString();
+        _presenceSequence = _presenceSeed;
         _options = access.OptionsFor(_channel);
         _streams = this.GetStreamProvider(RealtimeStreams.Provider);
         var page = await EngineCall.Run(() => log.ReadHistoryAsync(_channel, new HistoryQuery(0), cancellationToken));
@@ -106,7 +108,7 @@ internal sealed partial class ChannelGrain(
         }
     }
 
-    public async Task<StreamPosition> RenewAsync(string frontEnd, Immutable<ChannelMember[]> members)
+    public async Task<RenewResult> RenewAsync(string frontEnd, Immutable<ChannelMember[]> members)
     {
         var now = time.GetUtcNow();
         _leases[frontEnd] = now;
@@ -133,7 +135,22 @@ internal sealed partial class ChannelGrain(
         }
 
         await RemoveAsync(gone);
-        return new StreamPosition(_epoch, _top);
+        return new RenewResult(new StreamPosition(_epoch, _top), _presenceSequence);
+    }
+
+    public Task<PresenceEvent[]?> PresenceSinceAsync(long sequence)
+    {
+        if (sequence >= _presenceSequence)
+        {
+            return Task.FromResult<PresenceEvent[]?>([]);
+        }
+
+        // This activation's events are all kept until the log wraps; what an earlier activation pushed is gone, and a
+        // front end asking from before this activation's first event gets all of this one's.
+        var from = Math.Max(sequence, _presenceSeed);
+        return Task.FromResult(_recentPresence.TryPeek(out var oldest) && oldest.Sequence <= from + 1
+            ? _recentPresence.Where(e => e.Sequence > sequence).ToArray()
+            : null);
     }
 
     public async Task<AppendResult> PublishAsync(ClientIdentity? caller, Immutable<byte[]> data, string? idempotencyKey)

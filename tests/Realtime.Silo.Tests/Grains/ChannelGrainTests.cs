@@ -94,6 +94,23 @@ public sealed class ChannelGrainTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Recent_joins_and_leaves_can_be_read_again_by_a_front_end_whose_stream_lost_them()
+    {
+        var channel = _cluster.Client.GetGrain<IChannelGrain>("chat:repair");
+        var first = await channel.SubscribeAsync(Member("fe-a", "ca", "alice"), new ClientIdentity("alice", []), since: null);
+        await channel.SubscribeAsync(Member("fe-b", "cb", "bob"), new ClientIdentity("bob", []), since: null);
+        await channel.UnsubscribeAsync("fe-b", "cb");
+
+        var missed = await channel.PresenceSinceAsync(first.PresenceSequence);
+        var renewed = await channel.RenewAsync("fe-a", new[] { Member("fe-a", "ca", "alice") }.AsImmutable());
+
+        Assert.NotNull(missed);
+        Assert.Equal([(true, "alice"), (true, "bob"), (false, "bob")], missed.Select(e => (e.Joined, e.Entry.User)));
+        Assert.Equal(renewed.PresenceSequence, missed[^1].Sequence);
+        Assert.Empty((await channel.PresenceSinceAsync(renewed.PresenceSequence))!);
+    }
+
+    [Fact]
     public async Task The_members_of_a_front_end_that_stops_renewing_leave_with_leave_pushed_while_renewed_ones_stay()
     {
         var watcher = await _cluster.ReadFrontEndAsync("fe-live");
@@ -128,10 +145,10 @@ public sealed class ChannelGrainTests : IAsyncLifetime
         await channel.SubscribeAsync(Member("fe-1", "gone", "bob"), new ClientIdentity("bob", []), since: null);
         await Task.Delay(TimeSpan.FromMilliseconds(500)); // past the grace a just-added member gets
 
-        var position = await channel.RenewAsync("fe-1", new[] { kept, Member("fe-1", "back", "carol") }.AsImmutable());
+        var renewed = await channel.RenewAsync("fe-1", new[] { kept, Member("fe-1", "back", "carol") }.AsImmutable());
 
         Assert.Equal(["alice", "carol"], (await channel.PresenceAsync(null)).Select(e => e.User).Order());
-        Assert.Equal(0, position.Offset);
+        Assert.Equal(0, renewed.Position.Offset);
     }
 
     [Fact]
