@@ -135,6 +135,14 @@ internal sealed partial class ChannelGrain(
         }
 
         await RemoveAsync(gone);
+
+        // A renewal can reach a channel whose last member just left (the front end took its list before the
+        // unsubscribe): it must not keep a memberless activation alive until idle collection.
+        if (Members.Count == 0 && !_dirty && _unsent.Count == 0)
+        {
+            DeactivateOnIdle();
+        }
+
         return new RenewResult(new StreamPosition(_epoch, _top), _presenceSequence);
     }
 
