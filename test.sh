@@ -39,6 +39,13 @@ jscount() { { grep -E "^# $1 [0-9]+" "$jslog" || true; } | awk '{ s += $NF } END
 passed=$(( $(count Passed) + $(jscount pass) ))
 failed=$(( $(count Failed) + $(jscount fail) ))
 skipped=$(( $(count Skipped) + $(jscount skipped) ))
+# Repeat the failures at the end, where a CI log's tail shows them.
+if [ "$failed" -gt 0 ]; then
+  echo "test.sh: failed tests:"
+  awk '/^ +Failed [A-Za-z_]/ { sub(/^ +/, ""); print "  " $0; want = 1; next }
+       want && /Error Message:/ { getline; sub(/^ +/, ""); print "    " substr($0, 1, 300); want = 0 }' "$log"
+  grep -E "^not ok " "$jslog" | sed 's/^/  js: /' || true
+fi
 echo "test.sh: $passed passed, $failed failed, $skipped skipped"
 if [ "$status" -eq 0 ] && [ "$passed" -eq 0 ]; then
   echo "test.sh: no test ran" >&2
