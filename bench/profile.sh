@@ -23,13 +23,14 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 FANOUT=${1:?usage: bench/profile.sh CHANNEL_SIZE|idle [--perf] [--rates R1,R2,...]}
 shift
-PERF=0; RATES=(); KESTREL=0; POSTGRES=0
+PERF=0; RATES=(); KESTREL=0; POSTGRES=0; EXTRA_ARGS=()
 while [[ $# -gt 0 ]]; do
   case $1 in
     --perf) PERF=1 ;;
     --rates) RATES=(--rates "$2"); shift ;;
     --kestrel) KESTREL=1 ;;
     --postgres) POSTGRES=1 ;;
+    --no-warm-up) EXTRA_ARGS+=(--no-warm-up) ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -72,11 +73,11 @@ stop_postgres() { [[ -d ${PG:-}/db ]] && as_postgres "$PG_BIN/pg_ctl" -D "$PG/db
 trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; stop_postgres' EXIT
 for _ in $(seq 1 150); do curl -fsS -m 1 -o /dev/null http://127.0.0.1:5301$READY 2>/dev/null && break; sleep 0.2; done
 if [[ $PERF -eq 1 ]]; then
-  (sleep 22; perf record -F 499 -g -C 0 -o "$OUT/perf.data" -- sleep 15 >"$OUT/perf.log" 2>&1) &
+  (sleep "${PERF_AT:-22}"; perf record -F 499 -g -C 0 -o "$OUT/perf.data" -- sleep "${PERF_FOR:-15}" >"$OUT/perf.log" 2>&1) &
   recorder=$!
 fi
 DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 taskset -c 1 dotnet "$ROOT/bench/LoadGen/bin/Release/net10.0/LoadGen.dll" run \
   "${SYSTEM[@]}" --url ws://127.0.0.1:5301 --server-pid "$pid" \
-  --heap-url http://127.0.0.1:5301/metrics --jwt-secret "$SECRET" --quick "${SCENARIO[@]}" "${RATES[@]}" ${EXTRA[@]+"${EXTRA[@]}"} --out "$OUT/result.json"
+  --heap-url http://127.0.0.1:5301/metrics --jwt-secret "$SECRET" --quick "${SCENARIO[@]}" "${RATES[@]}" ${EXTRA[@]+"${EXTRA[@]}"} ${EXTRA_ARGS[@]+"${EXTRA_ARGS[@]}"} --out "$OUT/result.json"
 [[ $PERF -eq 1 ]] && wait "$recorder"
 exit 0

@@ -30,6 +30,9 @@ internal sealed record Options
     public bool Churn { get; private init; }
     public int Subscribers { get; private init; } = 1000;
     public bool Quick { get; private init; }
+
+    /// <summary>Skips the warm-up (to look at one scenario on a fresh server).</summary>
+    public bool NoWarmUp { get; private init; }
     public string Out { get; private init; } = "";
     public List<string> NotesIn { get; } = [];
 
@@ -56,6 +59,7 @@ internal sealed record Options
                 "--churn" => o with { Churn = true },
                 "--subscribers" => o with { Subscribers = int.Parse(Value(), CultureInfo.InvariantCulture) },
                 "--quick" => o with { Quick = true },
+                "--no-warm-up" => o with { NoWarmUp = true },
                 "--note" => o.With(x => x.NotesIn.Add(Value())),
                 "--out" => o with { Out = Value() },
                 _ => throw new ArgumentException($"unknown argument '{args[i]}'"),

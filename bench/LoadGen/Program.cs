@@ -38,8 +38,11 @@ static async Task<int> RunAsync(Options options)
     log.WriteLine($"loadgen: {result.Label} ({protocol.Name}) at {string.Join(", ", options.Servers)}, server pid {options.ServerPid}");
 
     // Warm-up: the server JITs its socket, subscribe and publish paths before anything is measured.
-    await new FanoutScenario(fleet, server, settings with { Subscribers = 200 }, TextWriter.Null).WarmUpAsync(stop.Token);
-    await Task.Delay(TimeSpan.FromSeconds(2));
+    if (!options.NoWarmUp)
+    {
+        await new FanoutScenario(fleet, server, settings with { Subscribers = 200 }, TextWriter.Null).WarmUpAsync(stop.Token);
+        await Task.Delay(TimeSpan.FromSeconds(2));
+    }
 
     foreach (var connections in options.Idle)
     {

@@ -52,4 +52,10 @@ public sealed class OrleansOptions
     /// waits when the node is quiet. Busy queues are drained back to back. See docs/architecture.md for the figures.</summary>
     [Range(typeof(TimeSpan), "00:00:00.001", "00:00:10")]
     public TimeSpan StreamPollingPeriod { get; set; } = TimeSpan.FromMilliseconds(10);
+
+    /// <summary>The most queued events a pulling agent hands a front end in one delivery (<c>BatchContainerBatchSize</c>).
+    /// A delivery is a round trip, so with one event each a front end receives at most one event per round trip; a
+    /// busy front end instead takes everything queued for it at once. See docs/architecture.md for the figures.</summary>
+    [Range(1, 10_000)]
+    public int StreamBatchSize { get; set; } = 1024;
 }

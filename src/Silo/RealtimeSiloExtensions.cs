@@ -93,7 +93,13 @@ public static class RealtimeSiloExtensions
         silo.AddMemoryStreams(RealtimeStreams.Provider, streams =>
         {
             streams.ConfigurePartitioning(orleans.StreamQueues);
-            streams.ConfigurePullingAgent(agent => agent.Configure(o => o.GetQueueMsgsTimerPeriod = orleans.StreamPollingPeriod));
+
+            // The cache behind each queue keeps events for rewinding subscribers; Orleans' defaults keep each one at least
+            // 5 minutes (until 30 minutes newer have come), which under load is a heap of millions of events and
+            // collections that stall the node for seconds. Front ends never rewind: one that falls this far behind is
+            // moved to the newest event and refills from history.
+            streams.ConfigureCacheEviction(eviction => eviction.Configure(o => (o.DataMinTimeInCache, o.DataMaxAgeInCache) = (StreamCacheTime, StreamCacheTime)));
+            streams.ConfigurePullingAgent(agent => agent.Configure(o => (o.GetQueueMsgsTimerPeriod, o.BatchContainerBatchSize) = (orleans.StreamPollingPeriod, orleans.StreamBatchSize)));
         });
 
         // Out-of-range values are left to Realtime's own validation, whose message names the setting.
@@ -104,6 +110,8 @@ public static class RealtimeSiloExtensions
         silo.AddStartupTask(static (services, _) => services.GetRequiredService<IGrainFactory>().GetGrain<IRetentionGrain>(0).StartAsync());
         return silo;
     }
+
+    private static readonly TimeSpan StreamCacheTime = TimeSpan.FromSeconds(10);
 
     private static int FreePort()
     {

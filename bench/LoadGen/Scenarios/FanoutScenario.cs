@@ -175,6 +175,10 @@ internal sealed class FanoutScenario(Fleet fleet, ProcessStats server, RunSettin
                 await Fleet.CloseAllAsync(setup.All, graceful: true).ConfigureAwait(false);
             }
         }
+
+        // The warm-up's top rates overload a slower system, which then works through a backlog: measure nothing (the
+        // idle CPU least of all) until that is done.
+        await SettleAsync(TimeSpan.FromMinutes(2), ct).ConfigureAwait(false);
     }
 
     private sealed record Setup(IReadOnlyList<WsConnection> Subscribers, Publishers Publishers, long DroppedBefore)
@@ -244,9 +248,12 @@ internal sealed class FanoutScenario(Fleet fleet, ProcessStats server, RunSettin
     }
 
     // After an overloaded step, let the server finish its backlog before the next measurement.
-    private async Task SettleAsync(CancellationToken ct)
+    private Task SettleAsync(CancellationToken ct) => SettleAsync(TimeSpan.FromSeconds(15), ct);
+
+    // Waits (at most `limit`) for the server to go quiet: under 20% of a core for half a second.
+    private async Task SettleAsync(TimeSpan limit, CancellationToken ct)
     {
-        for (var i = 0; i < 30; i++)
+        for (var i = 0; i < limit.TotalMilliseconds / 500; i++)
         {
             var cpu = server.CpuSeconds();
             await Task.Delay(500, ct).ConfigureAwait(false);

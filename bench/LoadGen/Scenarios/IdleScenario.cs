@@ -19,13 +19,14 @@ internal sealed class IdleScenario(Fleet fleet, ProcessStats server, RunSettings
         try
         {
             await Task.Delay(settings.IdleSettle, ct).ConfigureAwait(false);
+            var (rssAfter, heapAfter) = await SampleAsync().ConfigureAwait(false);
 
             // CPU with every socket open and nothing sent: what keep-alives, timers and (Realtime) stream polling cost.
+            await Task.Delay(settings.IdleCpuSettle - settings.IdleSettle, ct).ConfigureAwait(false);
             var cpuBefore = server.CpuSeconds();
             var quiet = System.Diagnostics.Stopwatch.StartNew();
-            await Task.Delay(settings.IdleSettle, ct).ConfigureAwait(false);
+            await Task.Delay(settings.IdleCpuWindow, ct).ConfigureAwait(false);
             var idleCpu = (server.CpuSeconds() - cpuBefore) / quiet.Elapsed.TotalSeconds * 100;
-            var (rssAfter, heapAfter) = await SampleAsync().ConfigureAwait(false);
             var dropped = fleet.Client.Dropped - droppedBefore;
             var count = Math.Max(1, opened.Connections.Count);
             var result = new IdleResult(connections, opened.Connections.Count, opened.Failures, dropped, opened.Connections.Count / opened.Seconds,

@@ -8,6 +8,12 @@ internal sealed record RunSettings(bool Quick)
     public TimeSpan Drain => Quick ? TimeSpan.FromSeconds(2) : TimeSpan.FromSeconds(5);
     public TimeSpan LatencyRun => Quick ? TimeSpan.FromSeconds(1.5) : TimeSpan.FromSeconds(10);
     public TimeSpan IdleSettle => Quick ? TimeSpan.FromSeconds(4) : TimeSpan.FromSeconds(20);
+
+    // After the sockets open, .NET keeps recompiling hot methods optimised for 10 s or more (thousands a second,
+    // seen with dotnet-counters): idle CPU is measured after that, over a window long enough to hold every
+    // socket's keep-alive ping (15 s by default).
+    public TimeSpan IdleCpuSettle => TimeSpan.FromSeconds(20);
+    public TimeSpan IdleCpuWindow => TimeSpan.FromSeconds(15);
     public TimeSpan Churn => Quick ? TimeSpan.FromSeconds(2) : TimeSpan.FromSeconds(10);
     public int Subscribers { get; init; } = 1000;
     public int PublisherSockets { get; init; } = 16;

@@ -9,24 +9,40 @@ namespace Realtime.Api.Feeds;
 /// <summary>
 /// One channel on this front end: its local subscriptions, and the channel's messages in offset order. Each
 /// message is serialised once and the same bytes are queued to every local subscriber. Live delivery over the
-/// stream is best effort: an offset that comes early is preceded by the missing ones read from history, and a
-/// renewal that finds the channel ahead refills the rest, so a subscriber never sees a silent gap.
+/// stream is best effort: an offset that comes early waits while the missing ones are read from history, and a
+/// renewal that finds the channel ahead refills the rest, so a subscriber never sees a silent gap. The read from
+/// history runs beside the stream: the stream goes on delivering other channels' messages meanwhile.
 /// </summary>
 internal sealed class ChannelFeed(string channel, ChannelFeeds owner)
 {
-    private readonly SemaphoreSlim _order = new(1, 1);      // one delivery or refill at a time
+    private readonly Lock _gate = new();                    // delivery state; never held across an await
     private IChannelSubscriber[] _subscribers = [];        // copy on write: the fan-out walks it without a lock
     private readonly Lock _presenceGate = new();
+    private readonly SortedList<long, Publication> _early = []; // arrived ahead of a gap, by offset
+    private Task? _refill;                                  // the read from history in progress, if any
     private string? _epoch;
     private long _delivered;
     private long _presenceSeen;                             // the newest join or leave shown (by the channel's sequence)
+
+    /// <summary>The most messages held back behind a gap; past it the subscribers are evicted rather than the node
+    /// filled.</summary>
+    private const int MaxEarly = 10_000;
 
     public string Channel { get; } = channel;
 
     public IChannelSubscriber[] Subscribers => Volatile.Read(ref _subscribers);
 
     /// <summary>Where delivery stands (for tests and renewals).</summary>
-    public (string? Epoch, long Delivered) Position => (_epoch, _delivered);
+    public (string? Epoch, long Delivered) Position
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return (_epoch, _delivered);
+            }
+        }
+    }
 
     /// <summary>The newest join or leave this feed has shown.</summary>
     public long PresenceSeen => Volatile.Read(ref _presenceSeen);
@@ -36,31 +52,29 @@ internal sealed class ChannelFeed(string channel, ChannelFeeds owner)
     public void Remove(IChannelSubscriber subscription) => _subscribers = _subscribers.Where(s => s != subscription).ToArray();
 
     /// <summary>The first subscribe reply sets where delivery starts, unless a message came first.</summary>
-    public async Task StartAtAsync(string epoch, long offset, long presenceSequence = 0)
+    public Task StartAtAsync(string epoch, long offset, long presenceSequence = 0)
     {
-        await _order.WaitAsync().ConfigureAwait(false);
-        try
+        lock (_gate)
         {
             if (_epoch is null)
             {
                 (_epoch, _delivered) = (epoch, offset);
             }
+        }
 
-            lock (_presenceGate)
-            {
-                _presenceSeen = Math.Max(_presenceSeen, presenceSequence);
-            }
-        }
-        finally
+        lock (_presenceGate)
         {
-            _order.Release();
+            _presenceSeen = Math.Max(_presenceSeen, presenceSequence);
         }
+
+        return Task.CompletedTask;
     }
 
-    public async Task OnMessageAsync(Publication publication)
+    /// <summary>A message from the stream: delivered at once if it is the next offset, held while a gap before it is
+    /// read from history, dropped if already delivered.</summary>
+    public Task OnMessageAsync(Publication publication)
     {
-        await _order.WaitAsync().ConfigureAwait(false);
-        try
+        lock (_gate)
         {
             if (publication.Epoch != _epoch)
             {
@@ -71,26 +85,35 @@ internal sealed class ChannelFeed(string channel, ChannelFeeds owner)
 
                 // A first message, or a new history: follow it from this message on.
                 (_epoch, _delivered) = (publication.Epoch, publication.Offset - 1);
+                _early.Clear();
             }
 
             if (publication.Offset <= _delivered)
             {
-                return; // already delivered (a refill covered it, or the stream repeated it)
+                return Task.CompletedTask; // already delivered (a refill covered it, or the stream repeated it)
             }
 
-            if (publication.Offset > _delivered + 1 && !await RefillAsync(publication.Offset - 1, evictIfUnreadable: true).ConfigureAwait(false))
+            if (publication.Offset == _delivered + 1 && _refill is null)
             {
-                return;
+                Deliver(publication);
+                DeliverEarly();
+                return Task.CompletedTask;
             }
 
-            Deliver(publication);
-        }
-        finally
-        {
-            _order.Release();
+            _early[publication.Offset] = publication;
+            if (_early.Count > MaxEarly)
+            {
+                FeedsLog.GapNotFilled(owner.Logger, Channel, _delivered, publication.Offset);
+                EvictAll("messages may have been missed; subscribe again with since to recover");
+                _delivered = _early.Keys[^1];
+                _early.Clear();
+                return Task.CompletedTask;
+            }
+
+            _refill ??= RefillAsync(publication.Epoch, target: null);
+            return Task.CompletedTask;
         }
     }
-
     public void OnPresence(PresenceEntry entry, bool joined, long sequence)
     {
         // A join or leave comes live or from a renewal's repair, maybe both: each is shown once, in order.
@@ -126,68 +149,117 @@ internal sealed class ChannelFeed(string channel, ChannelFeeds owner)
 
     /// <summary>The channel stands at <paramref name="position"/> (a renewal said so): deliver whatever the stream
     /// has not brought by now.</summary>
-    public async Task CatchUpAsync(StreamPosition position)
+    public Task CatchUpAsync(StreamPosition position)
     {
-        await _order.WaitAsync().ConfigureAwait(false);
-        try
+        lock (_gate)
         {
             if (_epoch is null || position.Epoch != _epoch || position.Offset <= _delivered)
             {
-                return;
+                return Task.CompletedTask;
             }
 
-            var from = _delivered;
-            if (await RefillAsync(position.Offset, evictIfUnreadable: false).ConfigureAwait(false))
-            {
-                FeedsLog.CaughtUp(owner.Logger, Channel, (int)(_delivered - from), position.Offset);
-            }
-        }
-        finally
-        {
-            _order.Release();
+            return _refill ??= RefillAsync(_epoch, position.Offset);
         }
     }
 
-    // Delivers the offsets after _delivered up to `target` from history. Only a contiguous run is delivered; if
-    // history no longer holds all of it, every subscriber is evicted rather than shown a jump. If history cannot be
-    // read, a message waiting behind the gap evicts too (it cannot wait forever); a catch-up simply tries again at
-    // the next renewal.
-    private async Task<bool> RefillAsync(long target, bool evictIfUnreadable)
+    // Reads from history what lies between the delivered offset and the next message held back (or `target`, for a
+    // catch-up), delivers it in order with the held-back messages, and goes on while a gap remains. Only a contiguous
+    // run is delivered: if history no longer holds the missing offsets, every subscriber is evicted rather than shown
+    // a jump. If history cannot be read, held-back messages evict too (they cannot wait forever); a catch-up alone
+    // simply tries again at the next renewal.
+    private async Task RefillAsync(string epoch, long? target)
     {
-        HistoryPage page;
-        try
+        await Task.Yield(); // the stream's delivery call goes on; this runs beside it
+        while (true)
         {
-            var limit = (int)Math.Min(target - _delivered, Math.Max(owner.HistorySizeOf(Channel), 1));
-            page = await owner.Grains.GetGrain<IChannelGrain>(Channel).HistoryAsync(null, new HistoryQuery(limit, After: _delivered)).ConfigureAwait(false);
-        }
-        catch (Exception e)
-        {
-            FeedsLog.GapRefillFailed(owner.Logger, e, Channel, _delivered, target);
-            if (evictIfUnreadable)
+            long after, upTo;
+            lock (_gate)
             {
-                EvictAll("messages may have been missed; subscribe again with since to recover");
+                if (_epoch != epoch)
+                {
+                    _refill = null;
+                    return;
+                }
+
+                DeliverEarly();
+                upTo = _early.Count > 0 ? _early.Keys[0] - 1 : target ?? _delivered;
+                if (upTo <= _delivered)
+                {
+                    _refill = null;
+                    return;
+                }
+
+                after = _delivered;
+                target = null;
             }
 
-            return false;
-        }
-
-        foreach (var publication in page.Messages)
-        {
-            if (publication.Epoch == _epoch && publication.Offset == _delivered + 1 && publication.Offset <= target)
+            HistoryPage? page = null;
+            Exception? failure = null;
+            try
             {
-                Deliver(publication);
+                var limit = (int)Math.Min(upTo - after, Math.Max(owner.HistorySizeOf(Channel), 1));
+                page = await owner.Grains.GetGrain<IChannelGrain>(Channel).HistoryAsync(null, new HistoryQuery(limit, After: after)).ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                failure = e;
+            }
+
+            lock (_gate)
+            {
+                if (_epoch != epoch || _delivered != after)
+                {
+                    continue; // moved on meanwhile: look again
+                }
+
+                if (page is null)
+                {
+                    FeedsLog.GapRefillFailed(owner.Logger, failure!, Channel, _delivered, upTo);
+                    if (_early.Count > 0)
+                    {
+                        EvictAll("messages may have been missed; subscribe again with since to recover");
+                        _delivered = _early.Keys[^1];
+                        _early.Clear();
+                    }
+
+                    _refill = null;
+                    return;
+                }
+
+                foreach (var publication in page.Messages)
+                {
+                    if (publication.Epoch == _epoch && publication.Offset == _delivered + 1 && publication.Offset <= upTo)
+                    {
+                        Deliver(publication);
+                    }
+                }
+
+                if (_delivered < upTo)
+                {
+                    FeedsLog.GapNotFilled(owner.Logger, Channel, _delivered, upTo);
+                    EvictAll("messages were lost from history; subscribe again with since to learn what is missing");
+                    _delivered = upTo;
+                }
+                else if (_early.Count == 0)
+                {
+                    FeedsLog.CaughtUp(owner.Logger, Channel, (int)(_delivered - after), upTo);
+                }
             }
         }
+    }
 
-        if (_delivered < target)
+    // Messages held back that are now next in line.
+    private void DeliverEarly()
+    {
+        while (_early.Count > 0 && _early.Keys[0] <= _delivered + 1)
         {
-            FeedsLog.GapNotFilled(owner.Logger, Channel, _delivered, target);
-            EvictAll("messages were lost from history; subscribe again with since to learn what is missing");
-            _delivered = target;
-            return false;
+            var next = _early.Values[0];
+            _early.RemoveAt(0);
+            if (next.Offset == _delivered + 1)
+            {
+                Deliver(next);
+            }
         }
-
-        return true;
     }
 
     // Never a silent gap: subscribers that may have missed messages are told, and their subscribe with since

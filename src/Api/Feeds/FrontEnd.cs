@@ -23,7 +23,7 @@ internal sealed class FrontEnd(
     IUserSessions users,
     RealtimeMetrics metrics,
     IOptions<SiloOptions> timing,
-    ILogger<FrontEnd> logger) : BackgroundService, IAsyncObserver<RealtimeEvent>
+    ILogger<FrontEnd> logger) : BackgroundService, IAsyncBatchObserver<RealtimeEvent>
 {
     private readonly StreamId[] _streams =
     [
@@ -85,7 +85,21 @@ internal sealed class FrontEnd(
         }
     }
 
-    public Task OnNextAsync(RealtimeEvent item, StreamSequenceToken? token = null)
+    // The pulling agent hands over everything queued for this front end at once (Realtime:Orleans:StreamBatchSize):
+    // each event is handed on in order, and the sockets' send loops find several frames waiting.
+    public async Task OnNextAsync(IList<SequentialItem<RealtimeEvent>> items)
+    {
+        foreach (var item in items)
+        {
+            var handed = OnNext(item.Item);
+            if (!handed.IsCompletedSuccessfully)
+            {
+                await handed.ConfigureAwait(false);
+            }
+        }
+    }
+
+    private Task OnNext(RealtimeEvent item)
     {
         switch (item)
         {

@@ -86,18 +86,47 @@ internal sealed partial class ChannelGrain
         }
     }
 
-    private async Task<bool> TryEmitAsync(RealtimeEvent streamEvent)
+    // Messages waiting for the pump, in the order their appends completed.
+    private List<RealtimeEvent> _outbox = [];
+    private Task _pumping = Task.CompletedTask;
+
+    // A publish returns once its message is stored and leaves the push to one pump per activation: the sender does
+    // not wait on the stream, and whatever queued up meanwhile goes out as one stream item (one queue write, one
+    // delivery), in order.
+    private void Push(MessageEvent message)
+    {
+        _outbox.Add(message);
+        if (_pumping.IsCompleted)
+        {
+            _pumping = PumpAsync();
+        }
+    }
+
+    private async Task PumpAsync()
+    {
+        await Task.Yield(); // after this turn, in the grain's context: publishes arriving meanwhile join the batch
+        while (_outbox.Count > 0)
+        {
+            var batch = _outbox;
+            _outbox = [];
+            await TryEmitAsync(batch);
+        }
+    }
+
+    private Task<bool> TryEmitAsync(RealtimeEvent streamEvent) => TryEmitAsync([streamEvent]);
+
+    private async Task<bool> TryEmitAsync(List<RealtimeEvent> events)
     {
         var targets = _targets;
         try
         {
             if (targets.Length == 1)
             {
-                await targets[0].OnNextAsync(streamEvent);
+                await Emit(targets[0], events);
             }
             else if (targets.Length > 1)
             {
-                await Task.WhenAll(targets.Select(t => t.OnNextAsync(streamEvent)));
+                await Task.WhenAll(targets.Select(t => Emit(t, events)));
             }
         }
         catch (Exception e)
@@ -109,6 +138,9 @@ internal sealed partial class ChannelGrain
         }
 
         return true;
+
+        static Task Emit(IAsyncStream<RealtimeEvent> target, List<RealtimeEvent> events) =>
+            events.Count == 1 ? target.OnNextAsync(events[0]) : target.OnNextBatchAsync(events);
     }
 
     // Coalesces writes: callers that change the members while a write is in flight share the next write, and

@@ -188,9 +188,8 @@ internal sealed partial class ChannelGrain(
             (_epoch, _top) = (result.Epoch, result.Offset);
         }
 
-        // Acknowledged once stored: a push that fails here is refilled from history by the front ends.
-        await EmitAsync(new MessageEvent(new Publication(_channel, result.Offset, result.Epoch, caller?.User, data.Value, result.Timestamp)))
-            ;
+        // Acknowledged once stored; the push follows (a push that fails is refilled from history by the front ends).
+        Push(new MessageEvent(new Publication(_channel, result.Offset, result.Epoch, caller?.User, data.Value, result.Timestamp)));
         return result;
     }
 

@@ -114,6 +114,82 @@ public sealed class GapTests
         Assert.Equal([1L], offsets);
     }
 
+    [Fact]
+    public async Task A_refill_waiting_on_history_holds_up_no_other_channel_and_then_delivers_in_order()
+    {
+        // History reads after an offset (what a refill does) wait for the gate while it is closed.
+        var gate = new GatedLog();
+        await using var server = await RealtimeServer.StartAsync(services: s => s.AddSingleton<IChannelLog>(sp => gate.Over(sp.GetRequiredService<IRealtimeStore>())));
+        var frontEnd = server.Services.GetRequiredService<FrontEndIdentity>().Id;
+
+        // Two channels on the same stream of this front end, so one delivery call carries both.
+        const string slow = "chat:slow";
+        var other = Enumerable.Range(0, 1000).Select(i => $"chat:other{i}")
+            .First(c => RealtimeStreams.ForFrontEnd(frontEnd, c).Equals(RealtimeStreams.ForFrontEnd(frontEnd, slow)));
+        await using var client = await server.ConnectAsync("alice");
+        await client.CallAsync(new { type = "subscribe", channel = slow });
+        await client.CallAsync(new { type = "subscribe", channel = other });
+        await server.PostAsync<JsonElement>($"/api/channels/{slow}/messages", new { data = 1 });
+        Assert.Equal(1, (await client.NextPushAsync("message")).GetProperty("offset").GetInt64());
+
+        gate.Close();
+        await AppendUnpushedAsync(server, slow, 2);
+        await server.PostAsync<JsonElement>($"/api/channels/{slow}/messages", new { data = 3 });
+        await Eventually.TrueAsync(() => Task.FromResult(gate.Waiting > 0), "the front end reads the gap from history");
+        await server.PostAsync<JsonElement>($"/api/channels/{other}/messages", new { data = 10 });
+
+        var next = await client.NextPushAsync("message");
+        Assert.Equal(other, next.GetProperty("channel").GetString());
+
+        gate.Open();
+        var offsets = new List<long>();
+        for (var i = 0; i < 2; i++)
+        {
+            var message = await client.NextPushAsync("message");
+            Assert.Equal(slow, message.GetProperty("channel").GetString());
+            offsets.Add(message.GetProperty("offset").GetInt64());
+        }
+
+        Assert.Equal([2L, 3L], offsets);
+    }
+
+    private sealed class GatedLog
+    {
+        private volatile TaskCompletionSource _open = Opened();
+        private int _waiting;
+
+        public int Waiting => Volatile.Read(ref _waiting);
+
+        public void Close() => _open = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void Open() => _open.TrySetResult();
+
+        public IChannelLog Over(IChannelLog inner) => new Log(this, inner);
+
+        private static TaskCompletionSource Opened()
+        {
+            var open = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            open.SetResult();
+            return open;
+        }
+
+        private sealed class Log(GatedLog gate, IChannelLog inner) : IChannelLog
+        {
+            public Task<AppendResult> AppendAsync(AppendRequest request, CancellationToken cancellationToken) => inner.AppendAsync(request, cancellationToken);
+
+            public async Task<HistoryPage> ReadHistoryAsync(string channel, HistoryQuery query, CancellationToken cancellationToken)
+            {
+                if (query.After is not null)
+                {
+                    Interlocked.Increment(ref gate._waiting);
+                    await gate._open.Task.WaitAsync(cancellationToken);
+                }
+
+                return await inner.ReadHistoryAsync(channel, query, cancellationToken);
+            }
+        }
+    }
+
     // Stored, but never pushed: what a lost stream event looks like to a front end.
     private static async Task AppendUnpushedAsync(RealtimeServer server, string channel, params int[] values) =>
         await AppendUnpushedAsync(server, channel, values, historySize: 100);
