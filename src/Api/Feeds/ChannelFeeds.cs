@@ -114,8 +114,7 @@ internal sealed class ChannelFeeds(IGrainFactory grains, FrontEndIdentity frontE
         }
         catch (Exception e)
         {
-            // The next renewal, which no longer lists the client, removes it.
-            FeedsLog.RenewFailed(logger, e, channel);
+            FeedsLog.LeaveFailed(logger, e, channel, client);
         }
     }
 }

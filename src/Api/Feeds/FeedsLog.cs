@@ -31,6 +31,9 @@ internal static partial class FeedsLog
     [LoggerMessage(408, LogLevel.Warning, "Stream {Stream} reported an error to front end {FrontEnd}")]
     public static partial void StreamError(ILogger logger, Exception exception, string frontEnd, string stream);
 
+    [LoggerMessage(410, LogLevel.Warning, "Channel {Channel}: telling the grain that client {Client} left failed; the next renewal, which no longer lists it, removes it")]
+    public static partial void LeaveFailed(ILogger logger, Exception exception, string channel, string client);
+
     [LoggerMessage(409, LogLevel.Warning, "Front end {FrontEnd}: reporting to the node directory failed")]
     public static partial void ReportFailed(ILogger logger, Exception exception, string frontEnd);
 }

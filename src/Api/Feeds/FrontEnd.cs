@@ -23,13 +23,15 @@ internal sealed class FrontEnd(
     IUserSessions users,
     RealtimeMetrics metrics,
     IOptions<SiloOptions> timing,
-    ILogger<FrontEnd> logger) : BackgroundService, IAsyncBatchObserver<RealtimeEvent>
+    ILogger<FrontEnd> logger) : BackgroundService
 {
     private readonly StreamId[] _streams =
     [
         .. Enumerable.Range(0, RealtimeStreams.Partitions).Select(p => RealtimeStreams.ForFrontEnd(identity.Id, p)),
         .. Enumerable.Range(0, RealtimeStreams.Partitions).Select(RealtimeStreams.ForUsers),
     ];
+
+    private StreamReader[]? _readers;
 
     private readonly StreamSubscriptionHandle<RealtimeEvent>?[] _handles = new StreamSubscriptionHandle<RealtimeEvent>?[RealtimeStreams.Partitions * 2];
     private readonly SemaphoreSlim _wake = new(0);
@@ -87,7 +89,7 @@ internal sealed class FrontEnd(
 
     // The pulling agent hands over everything queued for this front end at once (Realtime:Orleans:StreamBatchSize):
     // each event is handed on in order, and the sockets' send loops find several frames waiting.
-    public async Task OnNextAsync(IList<SequentialItem<RealtimeEvent>> items)
+    private async Task OnNextAsync(IList<SequentialItem<RealtimeEvent>> items)
     {
         foreach (var item in items)
         {
@@ -114,11 +116,17 @@ internal sealed class FrontEnd(
         }
     }
 
-    public Task OnCompletedAsync() => Task.CompletedTask;
-
-    public Task OnErrorAsync(Exception ex)
+    // One observer per stream, so an error names its stream.
+    private sealed class StreamReader(FrontEnd owner, StreamId stream) : IAsyncBatchObserver<RealtimeEvent>
     {
-        FeedsLog.StreamError(logger, ex, identity.Id, "?");
+        public Task OnNextAsync(IList<SequentialItem<RealtimeEvent>> items) => owner.OnNextAsync(items);
+
+        public Task OnErrorAsync(Exception ex) => owner.OnErrorAsync(ex, stream);
+    }
+
+    private Task OnErrorAsync(Exception ex, StreamId stream)
+    {
+        FeedsLog.StreamError(logger, ex, identity.Id, stream.ToString());
         Nudge();
         return Task.CompletedTask;
     }
@@ -145,7 +153,8 @@ internal sealed class FrontEnd(
                         FeedsLog.Resubscribed(logger, identity.Id, _streams[i].ToString());
                     }
 
-                    _handles[i] = await stream.SubscribeAsync(this).WaitAsync(CallTimeout).ConfigureAwait(false);
+                    _readers ??= _streams.Select(id => new StreamReader(this, id)).ToArray();
+                    _handles[i] = await stream.SubscribeAsync(_readers[i]).WaitAsync(CallTimeout).ConfigureAwait(false);
                 }
             }
 

@@ -62,6 +62,13 @@ internal sealed partial class ChannelGrain(
         }
 
         MembersChanged();
+        metrics.GrainActivated();
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        metrics.GrainDeactivated();
+        return Task.CompletedTask;
     }
 
     public async Task<SubscribeResult> SubscribeAsync(ChannelMember member, ClientIdentity identity, StreamPosition? since)

@@ -34,6 +34,13 @@ internal sealed class UserGrain(
     {
         _user = this.GetPrimaryKeyString();
         _stream = this.GetStreamProvider(RealtimeStreams.Provider).GetStream<RealtimeEvent>(RealtimeStreams.ForUser(_user));
+        metrics.GrainActivated();
+        return Task.CompletedTask;
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        metrics.GrainDeactivated();
         return Task.CompletedTask;
     }
 
