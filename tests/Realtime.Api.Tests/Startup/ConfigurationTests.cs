@@ -15,6 +15,8 @@ public sealed class ConfigurationTests
     [InlineData("Realtime:Auth:Authority", "http://login.example.com", "Realtime:Auth:RequireHttpsMetadata")]
     [InlineData("Realtime:Namespaces:chat:HistorySize", "-1", "Realtime:Namespaces:chat")]
     [InlineData("Realtime:NodeId", "bad node id!", "Realtime:NodeId")]
+    [InlineData("Realtime:Orleans:StreamBatchSize", "0", "Realtime:Orleans:StreamBatchSize")]
+    [InlineData("Realtime:Orleans:StreamQueues", "0", "Realtime:Orleans:StreamQueues")]
     public async Task A_bad_setting_stops_start_up_with_a_message_naming_the_key(string key, string value, string named)
     {
         var failure = await Assert.ThrowsAnyAsync<Exception>(() => RealtimeServer.StartAsync(new Dictionary<string, string?> { [key] = value }));
