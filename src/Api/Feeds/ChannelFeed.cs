@@ -170,6 +170,24 @@ internal sealed class ChannelFeed(string channel, ChannelFeeds owner)
     private async Task RefillAsync(string epoch, long? target)
     {
         await Task.Yield(); // the stream's delivery call goes on; this runs beside it
+        try
+        {
+            await RefillLoopAsync(epoch, target).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            // Never leave a finished refill in place: every later message of the channel would wait behind it.
+            FeedsLog.RefillCrashed(owner.Logger, e, Channel);
+            lock (_gate)
+            {
+                _refill = null;
+            }
+        }
+    }
+
+    private async Task RefillLoopAsync(string epoch, long? target)
+    {
+        var failures = 0;
         while (true)
         {
             long after, upTo;
@@ -177,7 +195,8 @@ internal sealed class ChannelFeed(string channel, ChannelFeeds owner)
             {
                 if (_epoch != epoch)
                 {
-                    _refill = null;
+                    // A new history began meanwhile: what waits now belongs to it, and gets a refill of its own.
+                    _refill = _early.Count > 0 && _epoch is not null ? RefillAsync(_epoch, target: null) : null;
                     return;
                 }
 
@@ -192,6 +211,8 @@ internal sealed class ChannelFeed(string channel, ChannelFeeds owner)
                 after = _delivered;
                 target = null;
             }
+
+            FeedsLog.Refilling(owner.Logger, Channel, after, upTo);
 
             HistoryPage? page = null;
             Exception? failure = null;
@@ -212,8 +233,33 @@ internal sealed class ChannelFeed(string channel, ChannelFeeds owner)
                     continue; // moved on meanwhile: look again
                 }
 
-                if (page is null)
+                if (page is not null)
                 {
+                    foreach (var publication in page.Messages)
+                    {
+                        if (publication.Epoch == _epoch && publication.Offset == _delivered + 1 && publication.Offset <= upTo)
+                        {
+                            Deliver(publication);
+                        }
+                    }
+
+                    if (_delivered < upTo)
+                    {
+                        FeedsLog.GapNotFilled(owner.Logger, Channel, _delivered, upTo);
+                        EvictAll("messages were lost from history; subscribe again with since to learn what is missing");
+                        _delivered = upTo;
+                    }
+                    else
+                    {
+                        FeedsLog.CaughtUp(owner.Logger, Channel, (int)(_delivered - after), upTo);
+                    }
+
+                    continue;
+                }
+
+                if (_early.Count == 0 || ++failures > RefillAttempts)
+                {
+                    // A catch-up alone tries again at the next renewal; messages held back cannot wait forever.
                     FeedsLog.GapRefillFailed(owner.Logger, failure!, Channel, _delivered, upTo);
                     if (_early.Count > 0)
                     {
@@ -225,28 +271,19 @@ internal sealed class ChannelFeed(string channel, ChannelFeeds owner)
                     _refill = null;
                     return;
                 }
-
-                foreach (var publication in page.Messages)
-                {
-                    if (publication.Epoch == _epoch && publication.Offset == _delivered + 1 && publication.Offset <= upTo)
-                    {
-                        Deliver(publication);
-                    }
-                }
-
-                if (_delivered < upTo)
-                {
-                    FeedsLog.GapNotFilled(owner.Logger, Channel, _delivered, upTo);
-                    EvictAll("messages were lost from history; subscribe again with since to learn what is missing");
-                    _delivered = upTo;
-                }
-                else if (_early.Count == 0)
-                {
-                    FeedsLog.CaughtUp(owner.Logger, Channel, (int)(_delivered - after), upTo);
-                }
             }
+
+            // History cannot be read (the store is down, say): the held-back messages wait for it, in order.
+            FeedsLog.RefillRetrying(owner.Logger, failure!, Channel, after, upTo, failures);
+            await Task.Delay(RefillBackoff(failures)).ConfigureAwait(false);
         }
     }
+
+    // Held-back messages wait through about half a minute of failed reads from history (0.25, 0.5, 1, 2, 4 s, then
+    // 5 s apart), so a store that restarts costs a delay, not a resubscription.
+    private const int RefillAttempts = 9;
+
+    private static TimeSpan RefillBackoff(int failures) => TimeSpan.FromMilliseconds(Math.Min(5000, 250 * (1 << Math.Min(failures - 1, 5))));
 
     // Messages held back that are now next in line.
     private void DeliverEarly()

@@ -31,6 +31,15 @@ internal static partial class FeedsLog
     [LoggerMessage(408, LogLevel.Warning, "Stream {Stream} reported an error to front end {FrontEnd}")]
     public static partial void StreamError(ILogger logger, Exception exception, string frontEnd, string stream);
 
+    [LoggerMessage(411, LogLevel.Information, "Channel {Channel}: the stream has not brought offsets after {Delivered} up to {UpTo}; reading them from history")]
+    public static partial void Refilling(ILogger logger, string channel, long delivered, long upTo);
+
+    [LoggerMessage(412, LogLevel.Error, "Channel {Channel}: reading a gap from history failed unexpectedly; the next message or renewal tries again")]
+    public static partial void RefillCrashed(ILogger logger, Exception exception, string channel);
+
+    [LoggerMessage(413, LogLevel.Warning, "Channel {Channel}: reading offsets after {Delivered} up to {UpTo} from history failed (attempt {Attempt}); the messages after them wait")]
+    public static partial void RefillRetrying(ILogger logger, Exception exception, string channel, long delivered, long upTo, int attempt);
+
     [LoggerMessage(410, LogLevel.Warning, "Channel {Channel}: telling the grain that client {Client} left failed; the next renewal, which no longer lists it, removes it")]
     public static partial void LeaveFailed(ILogger logger, Exception exception, string channel, string client);
 

@@ -153,16 +153,57 @@ public sealed class GapTests
         Assert.Equal([2L, 3L], offsets);
     }
 
+    [Fact]
+    public async Task Messages_behind_a_gap_wait_while_history_cannot_be_read_and_arrive_in_order_once_it_can()
+    {
+        var gate = new GatedLog();
+        await using var server = await RealtimeServer.StartAsync(services: s => s.AddSingleton<IChannelLog>(sp => gate.Over(sp.GetRequiredService<IRealtimeStore>())));
+        await using var client = await server.ConnectAsync("alice");
+        await client.CallAsync(new { type = "subscribe", channel = "chat:outage" });
+        await server.PostAsync<JsonElement>("/api/channels/chat:outage/messages", new { data = 1 });
+        Assert.Equal(1, (await client.NextPushAsync("message")).GetProperty("offset").GetInt64());
+
+        // The store stops answering history reads (a restart, say) just as the stream loses a message.
+        gate.Fail();
+        await AppendUnpushedAsync(server, "chat:outage", 2);
+        await server.PostAsync<JsonElement>("/api/channels/chat:outage/messages", new { data = 3 });
+        await Eventually.TrueAsync(() => Task.FromResult(gate.Refused >= 2), "the front end tries the read again");
+        Assert.DoesNotContain(client.Frames, f => IsPush(f, "unsubscribed"));
+        Assert.Equal(1, client.Frames.Count(f => IsPush(f, "message")));
+
+        gate.Open();
+        var offsets = new List<long>();
+        for (var i = 0; i < 2; i++)
+        {
+            offsets.Add((await client.NextPushAsync("message")).GetProperty("offset").GetInt64());
+        }
+
+        Assert.Equal([2L, 3L], offsets);
+        Assert.DoesNotContain(client.Frames, f => IsPush(f, "unsubscribed"));
+    }
+
+    private static bool IsPush(JsonElement frame, string type) => frame.TryGetProperty("type", out var t) && t.GetString() == type;
+
     private sealed class GatedLog
     {
         private volatile TaskCompletionSource _open = Opened();
-        private int _waiting;
+        private volatile bool _failing;
+        private int _waiting, _refused;
 
         public int Waiting => Volatile.Read(ref _waiting);
 
+        public int Refused => Volatile.Read(ref _refused);
+
         public void Close() => _open = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        public void Open() => _open.TrySetResult();
+        /// <summary>History reads after an offset fail as with the store down, until <see cref="Open"/>.</summary>
+        public void Fail() => _failing = true;
+
+        public void Open()
+        {
+            _failing = false;
+            _open.TrySetResult();
+        }
 
         public IChannelLog Over(IChannelLog inner) => new Log(this, inner);
 
@@ -179,6 +220,12 @@ public sealed class GapTests
 
             public async Task<HistoryPage> ReadHistoryAsync(string channel, HistoryQuery query, CancellationToken cancellationToken)
             {
+                if (query.After is not null && gate._failing)
+                {
+                    Interlocked.Increment(ref gate._refused);
+                    throw new EngineUnavailableException("the store is down (test)");
+                }
+
                 if (query.After is not null)
                 {
                     Interlocked.Increment(ref gate._waiting);
