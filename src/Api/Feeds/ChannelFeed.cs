@@ -59,6 +59,14 @@ internal sealed class ChannelFeed(string channel, ChannelFeeds owner)
             if (_epoch is null)
             {
                 (_epoch, _delivered) = (epoch, offset);
+
+                // Messages that came before this reply were held: now it is known where they start.
+                var first = _early.Values.ToArray();
+                _early.Clear();
+                foreach (var publication in first)
+                {
+                    Accept(publication);
+                }
             }
         }
 
@@ -76,43 +84,57 @@ internal sealed class ChannelFeed(string channel, ChannelFeeds owner)
     {
         lock (_gate)
         {
-            if (publication.Epoch != _epoch)
+            if (_epoch is null)
             {
-                if (_epoch is not null)
+                // Before the first subscribe reply nothing says where delivery starts: taking this message as the
+                // start would skip whatever the stream lost before it. Held until StartAtAsync.
+                if (_early.Count < MaxEarly)
                 {
-                    FeedsLog.EpochChanged(owner.Logger, Channel, _epoch, publication.Epoch);
+                    _early[publication.Offset] = publication;
                 }
 
-                // A first message, or a new history: follow it from this message on.
-                (_epoch, _delivered) = (publication.Epoch, publication.Offset - 1);
-                _early.Clear();
-            }
-
-            if (publication.Offset <= _delivered)
-            {
-                return Task.CompletedTask; // already delivered (a refill covered it, or the stream repeated it)
-            }
-
-            if (publication.Offset == _delivered + 1 && _refill is null)
-            {
-                Deliver(publication);
-                DeliverEarly();
                 return Task.CompletedTask;
             }
 
-            _early[publication.Offset] = publication;
-            if (_early.Count > MaxEarly)
-            {
-                FeedsLog.GapNotFilled(owner.Logger, Channel, _delivered, publication.Offset);
-                EvictAll("messages may have been missed; subscribe again with since to recover");
-                _delivered = _early.Keys[^1];
-                _early.Clear();
-                return Task.CompletedTask;
-            }
-
-            _refill ??= RefillAsync(publication.Epoch, target: null);
+            Accept(publication);
             return Task.CompletedTask;
         }
+    }
+
+    private void Accept(Publication publication)
+    {
+        if (publication.Epoch != _epoch)
+        {
+            FeedsLog.EpochChanged(owner.Logger, Channel, _epoch!, publication.Epoch);
+
+            // A new history: follow it from this message on.
+            (_epoch, _delivered) = (publication.Epoch, publication.Offset - 1);
+            _early.Clear();
+        }
+
+        if (publication.Offset <= _delivered)
+        {
+            return; // already delivered (a refill covered it, or the stream repeated it)
+        }
+
+        if (publication.Offset == _delivered + 1 && _refill is null)
+        {
+            Deliver(publication);
+            DeliverEarly();
+            return;
+        }
+
+        _early[publication.Offset] = publication;
+        if (_early.Count > MaxEarly)
+        {
+            FeedsLog.GapNotFilled(owner.Logger, Channel, _delivered, publication.Offset);
+            EvictAll("messages may have been missed; subscribe again with since to recover");
+            _delivered = _early.Keys[^1];
+            _early.Clear();
+            return;
+        }
+
+        _refill ??= RefillAsync(publication.Epoch, target: null);
     }
     public void OnPresence(PresenceEntry entry, bool joined, long sequence)
     {
