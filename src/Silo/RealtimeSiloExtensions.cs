@@ -39,7 +39,7 @@ public static class RealtimeSiloExtensions
         else
         {
             silo.Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (orleans.ClusterId, OrleansOptions.ServiceId));
-            var connectionString = configuration[$"{PostgresOptions.Section}:ConnectionString"];
+            var connectionString = PostgresEngine.ForOrleansProviders(configuration[$"{PostgresOptions.Section}:ConnectionString"]);
             silo.UseAdoNetClustering(o => (o.Invariant, o.ConnectionString) = (OrleansAdoNet.Invariant, connectionString));
 
             // Membership publishes each silo's endpoints, so free ports let several nodes share a machine unconfigured.
@@ -84,7 +84,7 @@ public static class RealtimeSiloExtensions
         }
         else
         {
-            var connectionString = configuration[$"{PostgresOptions.Section}:ConnectionString"];
+            var connectionString = PostgresEngine.ForOrleansProviders(configuration[$"{PostgresOptions.Section}:ConnectionString"]);
             silo.AddAdoNetGrainStorage(RealtimeProviders.Storage, o => (o.Invariant, o.ConnectionString) = (OrleansAdoNet.Invariant, connectionString));
             silo.AddAdoNetGrainStorage(RealtimeProviders.PubSubStore, o => (o.Invariant, o.ConnectionString) = (OrleansAdoNet.Invariant, connectionString));
             silo.UseAdoNetReminderService(o => (o.Invariant, o.ConnectionString) = (OrleansAdoNet.Invariant, connectionString));

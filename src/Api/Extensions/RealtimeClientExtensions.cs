@@ -2,6 +2,7 @@ using Orleans.Configuration;
 using Realtime.Api.Feeds;
 using Realtime.Contracts.Streams;
 using Realtime.Grains;
+using Realtime.Grains.Stores.Postgres;
 
 namespace Realtime.Api.Extensions;
 
@@ -20,7 +21,7 @@ public static class RealtimeClientExtensions
         else
         {
             client.Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (orleans.ClusterId, OrleansOptions.ServiceId));
-            var connectionString = configuration["Realtime:Postgres:ConnectionString"];
+            var connectionString = PostgresEngine.ForOrleansProviders(configuration["Realtime:Postgres:ConnectionString"]);
             client.UseAdoNetClustering(o => (o.Invariant, o.ConnectionString) = ("Npgsql", connectionString));
         }
 

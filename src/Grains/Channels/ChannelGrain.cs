@@ -30,6 +30,7 @@ internal sealed partial class ChannelGrain(
 {
     private readonly Dictionary<string, DateTimeOffset> _leases = [];      // front end → last renewal
     private readonly Dictionary<string, DateTimeOffset> _addedAt = [];     // client → when it became a member here
+    private readonly Dictionary<string, DateTimeOffset> _leftAt = [];      // client → when it unsubscribed, for a heartbeat
     private IAsyncStream<RealtimeEvent>[] _targets = [];                   // one stream per front end with members
     private string _channel = "";
     private NamespaceOptions _options = new();
@@ -111,6 +112,7 @@ internal sealed partial class ChannelGrain(
     {
         if (Members.TryGetValue(client, out var member) && member.FrontEnd == frontEnd)
         {
+            _leftAt[client] = time.GetUtcNow();
             await RemoveAsync([member]);
         }
     }
@@ -126,7 +128,11 @@ internal sealed partial class ChannelGrain(
         var gone = Members.Values
             .Where(m => m.FrontEnd == frontEnd && !listed.Contains(m.Client) && now - _addedAt.GetValueOrDefault(m.Client) > silo.Value.HeartbeatInterval)
             .ToArray();
-        var back = members.Value.Where(m => !Members.ContainsKey(m.Client)).ToArray();
+        // Listed but not a member: lost with an earlier activation, so it comes back. Unless it unsubscribed within the
+        // last heartbeat: then the front end took its list before the unsubscribe, and bringing it back would leave a
+        // ghost (and push a join) until its lease ran out.
+        ForgetOldLeaves(now);
+        var back = members.Value.Where(m => !Members.ContainsKey(m.Client) && !_leftAt.ContainsKey(m.Client)).ToArray();
         foreach (var member in back)
         {
             Add(member);
@@ -246,12 +252,29 @@ internal sealed partial class ChannelGrain(
         var joined = !Members.ContainsKey(member.Client);
         Members[member.Client] = member;
         _addedAt[member.Client] = time.GetUtcNow();
+        _leftAt.Remove(member.Client);
         if (joined)
         {
             MembersChanged();
         }
 
         return joined;
+    }
+
+    private void ForgetOldLeaves(DateTimeOffset now)
+    {
+        if (_leftAt.Count == 0)
+        {
+            return;
+        }
+
+        foreach (var (client, at) in _leftAt)
+        {
+            if (now - at > silo.Value.HeartbeatInterval)
+            {
+                _leftAt.Remove(client);
+            }
+        }
     }
 
     private async Task RemoveAsync(IReadOnlyCollection<ChannelMember> members)

@@ -14,7 +14,19 @@ public sealed class PostgresConnectionStringTests
         Assert.Equal(3, built.Timeout);
         Assert.Equal(10, built.CommandTimeout);
         Assert.Equal(32, built.MaxAutoPrepare);
+        Assert.Equal(2, built.KeepAlive);
         Assert.Equal("db", built.Host);
+    }
+
+    [Fact]
+    public void Orleans_providers_get_the_keepalive_and_nothing_else()
+    {
+        var built = new NpgsqlConnectionStringBuilder(PostgresEngine.ForOrleansProviders("Host=db;Username=realtime;Timeout=7"));
+
+        Assert.Equal(2, built.KeepAlive);
+        Assert.Equal(7, built.Timeout);
+        Assert.Equal(0, built.MaxAutoPrepare);
+        Assert.Equal(30, new NpgsqlConnectionStringBuilder(PostgresEngine.ForOrleansProviders("Host=db;Keepalive=30")).KeepAlive);
     }
 
     [Theory]

@@ -67,6 +67,23 @@ public sealed partial class PostgresEngineTests(PostgresFixture postgres) : Engi
         Assert.Equal(0, await StoredRowsAsync(aged));
     }
 
+    // Pooled connections sit idle through a restart. Npgsql's keepalive finds them broken while the server is down,
+    // so the first append after it is back does not draw a dead connection and fail with "unavailable".
+    [Fact]
+    public async Task The_first_append_and_read_after_a_server_restart_succeed()
+    {
+        var channel = Unique("chat:restart");
+        await Task.WhenAll(Enumerable.Range(1, 4).Select(n => AppendAsync(channel, n)));
+        await HistoryAsync(channel);
+
+        await postgres.Server.KillAsync();
+        await Task.Delay(TimeSpan.FromSeconds(6)); // down for three keepalive periods
+        await postgres.Server.StartAgainAsync();
+
+        await AppendAsync(channel, 5);
+        Assert.Equal([1L, 2L, 3L, 4L, 5L], Offsets(await HistoryAsync(channel)));
+    }
+
     // The batcher sends a batch with no explicit transaction: PostgreSQL must run it as one, so a message
     // that fails takes the rest of its batch with it, and no offset is spent on the ones rolled back.
     [Fact]

@@ -152,6 +152,36 @@ public sealed class ChannelGrainTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_renewal_taken_before_an_unsubscribe_does_not_bring_the_member_back()
+    {
+        // A long heartbeat: the stale renewal below arrives well within it however slow the machine is.
+        await using var cluster = await GrainCluster.StartAsync(new Dictionary<string, string?>
+        {
+            ["Realtime:Silo:HeartbeatInterval"] = "00:00:30",
+            ["Realtime:Silo:NodeTimeout"] = "00:01:00",
+        });
+        var watcher = await cluster.ReadFrontEndAsync("fe-w");
+        var channel = cluster.Client.GetGrain<IChannelGrain>("chat:stale");
+        await channel.SubscribeAsync(Member("fe-w", "cw", "watcher"), new ClientIdentity("watcher", []), since: null);
+        var alice = Member("fe-1", "ca", "alice");
+        await channel.SubscribeAsync(alice, new ClientIdentity("alice", []), since: null);
+
+        // fe-1 took its list while alice was still subscribed; the renewal reaches the grain after her unsubscribe.
+        await channel.UnsubscribeAsync("fe-1", "ca");
+        await channel.RenewAsync("fe-1", new[] { alice }.AsImmutable());
+
+        Assert.Equal(["watcher"], (await channel.PresenceAsync(null)).Select(e => e.User));
+        await Eventually.AssertAsync(() => Assert.Contains(watcher.Of<PresenceEvent>(), e => !e.Joined && e.Entry.Client == "ca"));
+
+        // Subscribing again is a join like any other, and later renewals keep her.
+        await channel.SubscribeAsync(alice, new ClientIdentity("alice", []), since: null);
+        await channel.RenewAsync("fe-1", new[] { alice }.AsImmutable());
+        Assert.Equal(["alice", "watcher"], (await channel.PresenceAsync(null)).Select(e => e.User).Order());
+        await Eventually.AssertAsync(() => Assert.Equal(
+            [true, false, true], watcher.Of<PresenceEvent>().Where(e => e.Entry.Client == "ca").Select(e => e.Joined)));
+    }
+
+    [Fact]
     public async Task A_channel_whose_last_member_leaves_is_deactivated()
     {
         var channel = _cluster.Client.GetGrain<IChannelGrain>("chat:idle");

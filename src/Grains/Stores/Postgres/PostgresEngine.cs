@@ -34,21 +34,7 @@ public sealed partial class PostgresEngine : IRealtimeStore, IAsyncDisposable
     /// <summary>The configured connection string with the engine's defaults for what it leaves unset.</summary>
     internal static string ConnectionStringFor(string? configured)
     {
-        NpgsqlConnectionStringBuilder builder;
-        try
-        {
-            builder = new NpgsqlConnectionStringBuilder(configured);
-        }
-        catch (ArgumentException e)
-        {
-            throw new InvalidOperationException($"{PostgresOptions.Section}:ConnectionString is not a valid Npgsql connection string: {e.Message}", e);
-        }
-
-        // NpgsqlConnectionStringBuilder.ContainsKey answers whether a keyword exists, not whether it was set. Its
-        // ConnectionString lists only what was set, under canonical names (synonyms resolved).
-        var written = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = builder.ConnectionString }.Keys
-            .Cast<string>().ToHashSet(StringComparer.OrdinalIgnoreCase);
-
+        var (builder, written) = Parse(configured);
         if (!written.Contains("Timeout"))
         {
             builder.Timeout = 3; // fail fast when the server is down, so callers hear "unavailable" quickly
@@ -67,6 +53,37 @@ public sealed partial class PostgresEngine : IRealtimeStore, IAsyncDisposable
         }
 
         return builder.ConnectionString;
+    }
+
+    /// <summary>The configured connection string as Orleans' ADO.NET providers (clustering, grain storage, reminders) get
+    /// it: with the keepalive the engine uses, so their pooled connections also notice a restarted server while idle.</summary>
+    public static string ForOrleansProviders(string? configured) => Parse(configured).Builder.ConnectionString;
+
+    private static (NpgsqlConnectionStringBuilder Builder, HashSet<string> Written) Parse(string? configured)
+    {
+        NpgsqlConnectionStringBuilder builder;
+        try
+        {
+            builder = new NpgsqlConnectionStringBuilder(configured);
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidOperationException($"{PostgresOptions.Section}:ConnectionString is not a valid Npgsql connection string: {e.Message}", e);
+        }
+
+        // NpgsqlConnectionStringBuilder.ContainsKey answers whether a keyword exists, not whether it was set. Its
+        // ConnectionString lists only what was set, under canonical names (synonyms resolved).
+        var written = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = builder.ConnectionString }.Keys
+            .Cast<string>().ToHashSet(StringComparer.OrdinalIgnoreCase);
+
+        if (!written.Contains("Keepalive"))
+        {
+            // Pooled connections sit idle through a server restart and would each fail their next command: a keepalive
+            // query every two seconds finds them broken while idle, so Npgsql drops them before anyone draws them.
+            builder.KeepAlive = 2;
+        }
+
+        return (builder, written);
     }
 
     public string Name => RealtimeOptions.PostgresEngine;
