@@ -102,13 +102,24 @@ public sealed class LoadClient : IAsyncDisposable
         }
     }
 
-    /// <summary>After the node went away: connects to <paramref name="webSocketUri"/> and recovers from the last offset seen.</summary>
+    /// <summary>After the node went away: connects to <paramref name="webSocketUri"/> and recovers from the last offset seen.
+    /// While the cluster is failing over, the channel's grain may be unreachable for a moment (<c>unavailable</c>): like
+    /// any client, this one tries again.</summary>
     public async Task ReconnectAsync(Uri webSocketUri)
     {
         await OpenAsync(webSocketUri);
-        if (Channel is not null)
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (Channel is not null)
         {
-            await SubscribeAsync(Channel);
+            try
+            {
+                await SubscribeAsync(Channel);
+                return;
+            }
+            catch (InvalidOperationException e) when (e.Message.Contains("\"unavailable\"", StringComparison.Ordinal) && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(250);
+            }
         }
     }
 
