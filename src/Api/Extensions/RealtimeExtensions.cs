@@ -49,6 +49,7 @@ public static class RealtimeExtensions
         services.AddHostedService(sp => sp.GetRequiredService<FrontEnd>());
 
         services.AddOptions<AuthOptions>().BindSection(AuthOptions.Section);
+        services.AddOptions<CompressionOptions>().BindSection(CompressionOptions.Section);
         services.AddSingleton<IValidateOptions<AuthOptions>, AuthOptionsValidator>();
         services.AddOptions<ApiOptions>().Configure(o => o.Keys.AddRange(ReadList(configuration, "Realtime:Api:Keys")));
         services.AddOptions<OriginOptions>().Configure(o => o.Origins.AddRange(ReadList(configuration, OriginOptions.Section)));

@@ -149,7 +149,7 @@ internal sealed class ChannelFeed(string channel, ChannelFeeds owner)
             _presenceSeen = sequence;
         }
 
-        var frame = joined ? ServerFrames.Join(Channel, entry) : ServerFrames.Leave(Channel, entry);
+        var frame = new PushFrame(joined ? ServerFrames.Join(Channel, entry) : ServerFrames.Leave(Channel, entry));
         foreach (var subscriber in Subscribers)
         {
             if (subscriber.Client != entry.Client)
@@ -341,7 +341,7 @@ internal sealed class ChannelFeed(string channel, ChannelFeeds owner)
             return;
         }
 
-        var frame = ServerFrames.Message(publication);
+        var frame = new PushFrame(ServerFrames.Message(publication));
         foreach (var subscriber in subscribers)
         {
             subscriber.Deliver(publication.Offset, frame);

@@ -1,3 +1,5 @@
+using Realtime.Contracts.Wire;
+
 namespace Realtime.Api.Feeds;
 
 /// <summary>A socket's subscription to one channel, as its feed sees it. Calls must not block: they only queue bytes.</summary>
@@ -12,11 +14,11 @@ internal interface IChannelSubscriber
 
     bool IsClosed { get; }
 
-    /// <summary>A message push. The same <paramref name="frame"/> array goes to every local subscriber.</summary>
-    void Deliver(long offset, byte[] frame);
+    /// <summary>A message push. The same <paramref name="frame"/> goes to every local subscriber.</summary>
+    void Deliver(long offset, PushFrame frame);
 
     /// <summary>A join or leave, the <paramref name="sequence"/>th presence event of the channel.</summary>
-    void Push(long sequence, byte[] frame);
+    void Push(long sequence, PushFrame frame);
 
     /// <summary>The server ended this subscription: the client is told why (an <c>unsubscribed</c> push) and may
     /// subscribe again, with <c>since</c>, to learn exactly what it missed.</summary>

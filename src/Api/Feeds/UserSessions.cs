@@ -59,10 +59,10 @@ internal sealed class UserSessions(IOptions<LimitsOptions> limits) : IUserSessio
         switch (userEvent)
         {
             case NotificationEvent { Entry: var entry } when _users.TryGetValue(entry.User, out var sessions):
-                PushToAll(sessions, ServerFrames.Notification(entry));
+                PushToAll(sessions, new PushFrame(ServerFrames.Notification(entry)));
                 break;
             case DirectEvent direct when _users.TryGetValue(direct.User, out var sessions):
-                PushToAll(sessions, ServerFrames.Direct(direct.From, direct.Data, direct.Timestamp));
+                PushToAll(sessions, new PushFrame(ServerFrames.Direct(direct.From, direct.Data, direct.Timestamp)));
                 break;
             case DisconnectEvent disconnect when _users.TryGetValue(disconnect.User, out var sessions):
                 foreach (var session in sessions)
@@ -75,7 +75,7 @@ internal sealed class UserSessions(IOptions<LimitsOptions> limits) : IUserSessio
         }
     }
 
-    private static void PushToAll(Session[] sessions, byte[] frame)
+    private static void PushToAll(Session[] sessions, PushFrame frame)
     {
         foreach (var session in sessions)
         {

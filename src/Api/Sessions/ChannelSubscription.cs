@@ -1,3 +1,5 @@
+using Realtime.Contracts.Wire;
+
 namespace Realtime.Api.Sessions;
 
 /// <summary>
@@ -8,7 +10,7 @@ namespace Realtime.Api.Sessions;
 /// </summary>
 internal sealed class ChannelSubscription(Session session, string channel) : Feeds.IChannelSubscriber
 {
-    private List<(bool Presence, long Position, byte[] Frame)>? _held;
+    private List<(bool Presence, long Position, PushFrame Frame)>? _held;
     private volatile bool _confirmed;
     private volatile bool _closed;
     private long _floor;
@@ -23,7 +25,7 @@ internal sealed class ChannelSubscription(Session session, string channel) : Fee
     /// <summary>True once the subscribe reply is queued: the channel grain knows this member.</summary>
     public bool IsConfirmed => _confirmed;
 
-    public void Deliver(long offset, byte[] frame)
+    public void Deliver(long offset, PushFrame frame)
     {
         if (!_confirmed && Hold(presence: false, offset, frame))
         {
@@ -36,7 +38,7 @@ internal sealed class ChannelSubscription(Session session, string channel) : Fee
         }
     }
 
-    public void Push(long sequence, byte[] frame)
+    public void Push(long sequence, PushFrame frame)
     {
         if (!_confirmed && Hold(presence: true, sequence, frame))
         {
@@ -84,7 +86,7 @@ internal sealed class ChannelSubscription(Session session, string channel) : Fee
         }
     }
 
-    private bool Hold(bool presence, long position, byte[] frame)
+    private bool Hold(bool presence, long position, PushFrame frame)
     {
         lock (this)
         {

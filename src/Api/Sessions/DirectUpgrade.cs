@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.HostFiltering;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Options;
+using Realtime.Contracts.Wire;
 using Realtime.Grains;
 
 namespace Realtime.Api.Sessions;
@@ -28,7 +29,7 @@ namespace Realtime.Api.Sessions;
 /// </para>
 /// </summary>
 internal sealed class DirectUpgrade(
-    ConnectionDelegate next, SessionRegistry registry, OriginPolicy origins, TimeSpan keepAliveTimeout, TimeSpan headersTimeout)
+    ConnectionDelegate next, SessionRegistry registry, OriginPolicy origins, CompressionOptions compression, TimeSpan keepAliveTimeout, TimeSpan headersTimeout)
 {
     public const string Setting = "Realtime:DirectUpgrade";
 
@@ -49,38 +50,76 @@ internal sealed class DirectUpgrade(
                 return next;
             }
 
-            var upgrade = new DirectUpgrade(next, services.GetRequiredService<SessionRegistry>(),
-                services.GetRequiredService<OriginPolicy>(), kestrel.Limits.KeepAliveTimeout, kestrel.Limits.RequestHeadersTimeout);
+            var upgrade = new DirectUpgrade(next, services.GetRequiredService<SessionRegistry>(), services.GetRequiredService<OriginPolicy>(),
+                services.GetRequiredService<IOptions<CompressionOptions>>().Value, kestrel.Limits.KeepAliveTimeout, kestrel.Limits.RequestHeadersTimeout);
             return upgrade.OnConnectionAsync;
         });
     }
 
     public async Task OnConnectionAsync(ConnectionContext connection)
     {
-        var (accepted, token) = await ReadUpgradeAsync(connection).ConfigureAwait(false);
+        var accepted = await ReadUpgradeAsync(connection).ConfigureAwait(false);
         if (accepted is null)
         {
             return;
         }
 
-        await connection.Transport.Output.WriteAsync(accepted).ConfigureAwait(false);
+        await connection.Transport.Output.WriteAsync(accepted.Response).ConfigureAwait(false);
         var limits = registry.Limits;
-        var frames = new FrameLimit(limits.MaxFrameBytes);
+        var frames = new FrameLimit(limits.MaxFrameBytes) { Compressed = accepted.Deflate is not null };
         using var socket = WebSocket.CreateFromStream(new DuplexPipeStream(connection.Transport, frames), new WebSocketCreationOptions
         {
             IsServer = true,
+            SubProtocol = accepted.Subprotocol,
             KeepAliveInterval = limits.KeepAliveInterval,
             KeepAliveTimeout = limits.KeepAliveTimeout,
+            DangerousDeflateOptions = accepted.Deflate,
         });
+        var (format, compressFrom, token) = (accepted.Format, accepted.Deflate is null ? int.MaxValue : compression.MinBytes, accepted.Token);
         accepted = null;
         var remote = (connection.RemoteEndPoint as IPEndPoint)?.Address.ToString();
-        await registry.RunAsync(socket, Interlocked.Exchange(ref token, null), remote, connection.Abort, frames).ConfigureAwait(false);
+        await registry.RunAsync(socket, Interlocked.Exchange(ref token, null), remote, connection.Abort, frames, format, compressFrom).ConfigureAwait(false);
     }
 
-    // The 101 response and the query's token, or (null, null) once the connection went elsewhere, timed out
-    // or ended. As in Kestrel, a new connection has KeepAliveTimeout to send its first byte and then
+    private sealed record Accepted(byte[] Response, string? Token, string? Subprotocol, WireFormat Format, WebSocketDeflateOptions? Deflate);
+
+    // The 101 response with what was agreed: the subprotocol the client asked for, and permessage-deflate when it
+    // offered it and it is on. A request for subprotocols the server does not speak is the HTTP path's to refuse.
+    private Accepted? Accept(UpgradeRequest request)
+    {
+        string? subprotocol = null;
+        var format = WireFormat.Json;
+        if (request.Protocols is { } protocols
+            && !Subprotocols.TryChoose(protocols.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries), out subprotocol, out format))
+        {
+            return null;
+        }
+
+        WebSocketDeflateOptions? deflate = null;
+        string? extensions = null;
+        if (compression.Enabled && request.Extensions is { } offers)
+        {
+            DeflateNegotiation.TryAccept(offers, compression, out deflate, out extensions);
+        }
+
+        var response = new StringBuilder("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n")
+            .Append("Sec-WebSocket-Accept: ").Append(request.AcceptKey()).Append("\r\n");
+        if (subprotocol is not null)
+        {
+            response.Append("Sec-WebSocket-Protocol: ").Append(subprotocol).Append("\r\n");
+        }
+
+        if (extensions is not null)
+        {
+            response.Append("Sec-WebSocket-Extensions: ").Append(extensions).Append("\r\n");
+        }
+
+        return new Accepted(Encoding.ASCII.GetBytes(response.Append("\r\n").ToString()), TokenFrom(request.Query), subprotocol, format, deflate);
+    }
+
+    // What was agreed, or null once the connection went elsewhere, timed out or ended. As in Kestrel, a new connection has KeepAliveTimeout to send its first byte and then
     // RequestHeadersTimeout for the rest of the head; a server that is stopping ends the wait at once.
-    private async Task<(byte[]? Accepted, string? Token)> ReadUpgradeAsync(ConnectionContext connection)
+    private async Task<Accepted?> ReadUpgradeAsync(ConnectionContext connection)
     {
         var input = connection.Transport.Input;
         var closing = connection.Features.Get<IConnectionLifetimeNotificationFeature>()?.ConnectionClosedRequested ?? CancellationToken.None;
@@ -98,21 +137,20 @@ internal sealed class DirectUpgrade(
             {
                 // The head is arriving too slowly (a client dribbling it byte by byte): as Kestrel would.
                 await connection.Transport.Output.WriteAsync(TimedOut).ConfigureAwait(false);
-                return (null, null);
+                return null;
             }
             catch (Exception e) when (e is OperationCanceledException or IOException)
             {
-                return (null, null); // idle too long, the server is stopping, or the client went away
+                return null; // idle too long, the server is stopping, or the client went away
             }
 
             var buffer = read.Buffer;
             var parse = UpgradeRequest.TryParse(buffer, out var request, out var end);
-            if (parse == UpgradeRequest.Parse.Upgrade && !registry.IsStopping && origins.Allows(request!.Origin, request.Host))
+            if (parse == UpgradeRequest.Parse.Upgrade && !registry.IsStopping && origins.Allows(request!.Origin, request.Host)
+                && Accept(request) is { } accepted)
             {
                 input.AdvanceTo(end);
-                return (Encoding.ASCII.GetBytes(
-                    $"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: {request.AcceptKey()}\r\n\r\n"),
-                    TokenFrom(request.Query));
+                return accepted;
             }
 
             if (parse == UpgradeRequest.Parse.NeedMore && !read.IsCompleted)
@@ -135,7 +173,7 @@ internal sealed class DirectUpgrade(
 
         timeout.Dispose();
         await next(connection).ConfigureAwait(false);
-        return (null, null);
+        return null;
     }
 
     // Kestrel keeps an infinite limit as TimeSpan.MaxValue, which a timer cannot take.

@@ -9,7 +9,7 @@ namespace Realtime.Api.Sessions;
 /// </summary>
 internal sealed class FrameLimit(int maxFrameBytes)
 {
-    private const byte MaskBit = 0x80, FinBit = 0x80, ReservedBits = 0x70, OpcodeBits = 0x0F, ControlBit = 0x08;
+    private const byte MaskBit = 0x80, FinBit = 0x80, ReservedBits = 0x70, CompressedBit = 0x40, OpcodeBits = 0x0F, ControlBit = 0x08;
 
     private Action? _exceeded;
     private bool _tripped;
@@ -20,6 +20,10 @@ internal sealed class FrameLimit(int maxFrameBytes)
     private ulong _messageSoFar;
 
     public int MaxFrameBytes => maxFrameBytes;
+
+    /// <summary>permessage-deflate was agreed: RSV1 marks the first frame of a compressed message. The limit is then on
+    /// the bytes sent; the session bounds what they inflate to.</summary>
+    public bool Compressed { get; set; }
 
     /// <summary>Runs <paramref name="exceeded"/> once, on the reading thread, when a message declares too much.</summary>
     public void OnExceeded(Action exceeded)
@@ -85,7 +89,13 @@ internal sealed class FrameLimit(int maxFrameBytes)
             return; // control frames are not part of a message, and the WebSocket bounds them at 125 bytes
         }
 
-        if ((_first & ReservedBits) != 0 || (_second & MaskBit) == 0 || _declared > long.MaxValue)
+        var reserved = _first & ReservedBits;
+        if (Compressed && opcode != 0)
+        {
+            reserved &= ~CompressedBit;
+        }
+
+        if (reserved != 0 || (_second & MaskBit) == 0 || _declared > long.MaxValue)
         {
             _tripped = true; // a protocol error the WebSocket answers with 1002: stop following the stream
             return;

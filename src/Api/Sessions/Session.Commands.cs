@@ -18,11 +18,21 @@ internal sealed partial class Session
     private async Task HandleFrameAsync(WebSocketMessageType type, ReadOnlyMemory<byte> frame)
     {
         byte[]? reply;
-        if (type != WebSocketMessageType.Text)
+        if (type != _frameType)
         {
-            reply = ServerFrames.Error(null, ErrorCodes.BadRequest, "binary frames are not supported; send one JSON object per text frame");
+            // The other kind of frame is not this subprotocol's: the WebSocket answer to it is 1003.
+            RequestClose(CloseCodes.UnsupportedData, _format == WireFormat.Json
+                ? "binary frame on realtime.json; ask for realtime.msgpack to send MessagePack"
+                : "text frame on realtime.msgpack; send each command as one binary frame", dropQueue: true);
+            return;
         }
-        else if (!CommandParser.TryParse(frame.Span, out var command, out var error))
+
+        byte[]? converted = null;
+        if (_format == WireFormat.MessagePack && !MessagePackFrames.TryToJson(frame, out converted, out var unreadable))
+        {
+            reply = ServerFrames.Error(unreadable!.Id, unreadable.Code, unreadable.Message);
+        }
+        else if (!CommandParser.TryParse(converted is null ? frame.Span : converted, out var command, out var error))
         {
             reply = ServerFrames.Error(error!.Id, error.Code, error.Message);
         }

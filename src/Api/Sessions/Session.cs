@@ -40,9 +40,16 @@ internal sealed partial class Session : IThreadPoolWorkItem
     private string _closeReason = "";
     private byte[]? _farewell;
 
-    public Session(WebSocket socket, SessionRegistry registry, string clientId, Action abortConnection)
+    private readonly WireFormat _format;
+    private readonly WebSocketMessageType _frameType;
+    private readonly int _compressFrom;
+
+    public Session(WebSocket socket, SessionRegistry registry, string clientId, Action abortConnection, WireFormat format, int compressFrom)
     {
         _socket = socket;
+        _format = format;
+        _frameType = format == WireFormat.Json ? WebSocketMessageType.Text : WebSocketMessageType.Binary;
+        _compressFrom = compressFrom;
         _abortConnection = abortConnection;
         _registry = registry;
         ClientId = clientId;
@@ -108,8 +115,15 @@ internal sealed partial class Session : IThreadPoolWorkItem
         }
     }
 
-    /// <summary>Queues a frame. Called from grains on any thread; never blocks.</summary>
-    public void Enqueue(byte[] frame)
+    /// <summary>Queues a frame written for this socket alone (a reply), as JSON: a MessagePack socket converts it here.</summary>
+    public void Enqueue(byte[] json) => EnqueueEncoded(Encode(json));
+
+    /// <summary>Queues a push that goes to many sockets, in this socket's format. Called from any thread; never blocks.</summary>
+    public void Enqueue(PushFrame push) => EnqueueEncoded(push.In(_format));
+
+    private byte[] Encode(byte[] json) => _format == WireFormat.Json ? json : MessagePackFrames.FromJson(json);
+
+    private void EnqueueEncoded(byte[] frame)
     {
         if (_dropQueue)
         {
@@ -250,7 +264,7 @@ internal sealed partial class Session : IThreadPoolWorkItem
 
             try
             {
-                await _socket.SendAsync(frame.AsMemory(), WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None).ConfigureAwait(false);
+                await _socket.SendAsync(frame.AsMemory(), _frameType, Flags(frame), CancellationToken.None).ConfigureAwait(false);
                 sent++;
             }
             catch (Exception e) when (e is WebSocketException or OperationCanceledException or IOException or ObjectDisposedException)
@@ -272,7 +286,8 @@ internal sealed partial class Session : IThreadPoolWorkItem
         {
             if (_farewell is { } farewell && _socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
             {
-                await _socket.SendAsync(farewell, WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None).ConfigureAwait(false);
+                var frame = Encode(farewell);
+                await _socket.SendAsync(frame, _frameType, Flags(frame), CancellationToken.None).ConfigureAwait(false);
                 _registry.Metrics.FramesOut(1);
             }
 
@@ -362,6 +377,10 @@ internal sealed partial class Session : IThreadPoolWorkItem
             }
         }
     }
+
+    // With permessage-deflate agreed, frames under Realtime:Compression:MinBytes go as they are.
+    private WebSocketMessageFlags Flags(byte[] frame) =>
+        frame.Length < _compressFrom ? WebSocketMessageFlags.EndOfMessage | WebSocketMessageFlags.DisableCompression : WebSocketMessageFlags.EndOfMessage;
 
     void IThreadPoolWorkItem.Execute() => _ = WriteAsync();
 

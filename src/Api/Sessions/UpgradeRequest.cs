@@ -22,8 +22,8 @@ internal sealed class UpgradeRequest
     private static ReadOnlySpan<byte> Version => " HTTP/1.1"u8;
     private static ReadOnlySpan<byte> EndOfHead => "\r\n\r\n"u8;
 
-    private UpgradeRequest(string? query, string host, string origin, string key) =>
-        (Query, Host, Origin, Key) = (query, host, origin, key);
+    private UpgradeRequest(string? query, string host, string origin, string key, string? protocols, string? extensions) =>
+        (Query, Host, Origin, Key, Protocols, Extensions) = (query, host, origin, key, protocols, extensions);
 
     public enum Parse
     {
@@ -46,6 +46,12 @@ internal sealed class UpgradeRequest
     public string Origin { get; }
 
     public string Key { get; }
+
+    /// <summary>The <c>Sec-WebSocket-Protocol</c> header (the subprotocols the client asks for), or null.</summary>
+    public string? Protocols { get; }
+
+    /// <summary>The <c>Sec-WebSocket-Extensions</c> header (permessage-deflate offers), or null.</summary>
+    public string? Extensions { get; }
 
     /// <summary>The <c>Sec-WebSocket-Accept</c> value for the key (RFC 6455 §4.2.2).</summary>
     public string AcceptKey() =>
@@ -101,7 +107,7 @@ internal sealed class UpgradeRequest
             return null;
         }
 
-        string? host = null, origin = null, key = null;
+        string? host = null, origin = null, key = null, protocols = null, extensions = null;
         bool upgrade = false, connection = false, version = false;
         var rest = lineEnd < 0 ? [] : head[(lineEnd + 2)..];
         Span<byte> decoded = stackalloc byte[18];
@@ -146,6 +152,24 @@ internal sealed class UpgradeRequest
 
                 key = Encoding.ASCII.GetString(value);
             }
+            else if (Is(name, "sec-websocket-protocol"))
+            {
+                if (protocols is not null)
+                {
+                    return null;
+                }
+
+                protocols = Encoding.ASCII.GetString(value);
+            }
+            else if (Is(name, "sec-websocket-extensions"))
+            {
+                if (extensions is not null)
+                {
+                    return null;
+                }
+
+                extensions = Encoding.ASCII.GetString(value);
+            }
             else if (Is(name, "sec-websocket-version"))
             {
                 if (version || !value.SequenceEqual("13"u8))
@@ -180,7 +204,7 @@ internal sealed class UpgradeRequest
         }
 
         return host is not null && key is not null && upgrade && connection && version
-            ? new UpgradeRequest(target.IsEmpty ? null : Encoding.ASCII.GetString(target), host, origin ?? "", key)
+            ? new UpgradeRequest(target.IsEmpty ? null : Encoding.ASCII.GetString(target), host, origin ?? "", key, protocols, extensions)
             : null;
     }
 

@@ -4,6 +4,8 @@ namespace Realtime.Contracts.Wire;
 public static class CloseCodes
 {
     public const int ProtocolError = 1002;
+    /// <summary>A frame of the kind the subprotocol does not use: binary on realtime.json, text on realtime.msgpack.</summary>
+    public const int UnsupportedData = 1003;
     public const int InvalidPayload = 1007;
     public const int MessageTooBig = 1009;
     public const int InternalError = 1011;

@@ -2,10 +2,11 @@ using System.Text;
 using Realtime.Api.Feeds;
 using Realtime.Api.Tests.Infrastructure;
 using Realtime.Contracts.Grains;
+using Realtime.Contracts.Wire;
 
 namespace Realtime.Api.Tests.Channels;
 
-/// <summary>SPEC §11: a message is serialised once per front end, and the same bytes go to every local subscriber.</summary>
+/// <summary>SPEC §11: a message is serialised once per front end (once per wire format), and the same bytes go to every local subscriber.</summary>
 public sealed class FanOutTests
 {
     [Fact]
@@ -30,13 +31,18 @@ public sealed class FanOutTests
         Assert.All(subscribers, s => Assert.Equal(published.Offset, s.Offset));
         Assert.Contains("""
             "data":{"text":"once"}
-            """, Encoding.UTF8.GetString(frames[0]), StringComparison.Ordinal);
+            """, Encoding.UTF8.GetString(frames[0].Json), StringComparison.Ordinal);
+
+        // Its MessagePack form too is made once, whichever realtime.msgpack socket asks first, and shared by all of them.
+        var forms = await Task.WhenAll(frames.Select(f => Task.Run(() => f.MessagePack)));
+        Assert.All(forms, form => Assert.Same(forms[0], form));
+        Assert.Same(forms[0], frames[0].In(WireFormat.MessagePack));
     }
 
     /// <summary>A subscriber that keeps the first message frame it is handed.</summary>
     private sealed class RecordingSubscriber(string client, string user) : IChannelSubscriber
     {
-        private readonly TaskCompletionSource<byte[]> _delivered = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource<PushFrame> _delivered = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public string Client => client;
 
@@ -46,17 +52,17 @@ public sealed class FanOutTests
 
         public bool IsClosed => false;
 
-        public Task<byte[]> Delivered => _delivered.Task;
+        public Task<PushFrame> Delivered => _delivered.Task;
 
         public long Offset { get; private set; }
 
-        public void Deliver(long offset, byte[] frame)
+        public void Deliver(long offset, PushFrame frame)
         {
             Offset = offset;
             _delivered.TrySetResult(frame);
         }
 
-        public void Push(long sequence, byte[] frame)
+        public void Push(long sequence, PushFrame frame)
         {
             // join and leave of the other subscribers
         }

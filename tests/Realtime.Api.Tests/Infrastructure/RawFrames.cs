@@ -5,8 +5,8 @@ using System.Text;
 
 namespace Realtime.Api.Tests.Infrastructure;
 
-/// <summary>One frame as the server wrote it: opcode, FIN bit and (unmasked) payload.</summary>
-public sealed record RawFrame(byte Opcode, bool Fin, byte[] Payload)
+/// <summary>One frame as the server wrote it: opcode, FIN bit, (unmasked) payload, and RSV1 (permessage-deflate's "compressed").</summary>
+public sealed record RawFrame(byte Opcode, bool Fin, byte[] Payload, bool Compressed = false)
 {
     public const byte Continuation = 0x0, Text = 0x1, Binary = 0x2, Close = 0x8, Ping = 0x9, Pong = 0xA;
 
@@ -50,7 +50,7 @@ public static class RawFrames
         Assert.True((head[1] & 0x80) == 0, "a server must not mask its frames (RFC 6455 §5.1)");
         Assert.InRange(length, 0, 16 * 1024 * 1024);
         var payload = new byte[length];
-        return await FillAsync(stream, payload, cancellationToken) ? new RawFrame((byte)(head[0] & 0x0F), (head[0] & 0x80) != 0, payload) : null;
+        return await FillAsync(stream, payload, cancellationToken) ? new RawFrame((byte)(head[0] & 0x0F), (head[0] & 0x80) != 0, payload, (head[0] & 0x40) != 0) : null;
     }
 
     /// <summary>

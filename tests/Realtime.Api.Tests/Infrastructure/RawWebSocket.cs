@@ -56,11 +56,11 @@ public sealed class RawWebSocket : IAsyncDisposable
         }
     }
 
-    /// <summary>Sends one masked frame (as a client must) with the given opcode and FIN bit.</summary>
-    public async Task SendFrameAsync(byte opcode, byte[] payload, bool fin = true, bool mask = true)
+    /// <summary>Sends one masked frame (as a client must) with the given opcode and FIN bit, and RSV1 when <paramref name="compressed"/>.</summary>
+    public async Task SendFrameAsync(byte opcode, byte[] payload, bool fin = true, bool mask = true, bool compressed = false)
     {
         using var frame = new MemoryStream();
-        frame.WriteByte((byte)((fin ? 0x80 : 0) | opcode));
+        frame.WriteByte((byte)((fin ? 0x80 : 0) | (compressed ? 0x40 : 0) | opcode));
         var maskBit = mask ? 0x80 : 0;
         if (payload.Length < 126)
         {

@@ -76,8 +76,8 @@ public sealed class RealtimeServer : IAsyncDisposable
     public static string Token(string user, IReadOnlyList<string>? channels = null, TimeSpan? lifetime = null) =>
         Jwt.Sign(Secret, user, DateTimeOffset.UtcNow + (lifetime ?? TimeSpan.FromHours(1)), channels);
 
-    public Task<TestClient> ConnectAsync(string user, IReadOnlyList<string>? channels = null) =>
-        TestClient.ConnectAsync(this, Token(user, channels));
+    public Task<TestClient> ConnectAsync(string user, IReadOnlyList<string>? channels = null, string? subprotocol = null, bool deflate = false) =>
+        TestClient.ConnectAsync(this, Token(user, channels), subprotocol: subprotocol, deflate: deflate);
 
     /// <summary>Every series of <c>/metrics</c>, keyed as <see cref="PrometheusText.Parse"/> says.</summary>
     public async Task<Dictionary<string, double>> MetricsAsync() => PrometheusText.Parse(await Http.GetStringAsync("/metrics"));

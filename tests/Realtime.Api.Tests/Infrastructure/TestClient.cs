@@ -25,7 +25,9 @@ public sealed class TestClient : IAsyncDisposable
     private long _nextId;
     private Task? _loop;
 
-    private TestClient(ClientWebSocket socket) => _socket = socket;
+    private readonly bool _messagePack;
+
+    private TestClient(ClientWebSocket socket) => (_socket, _messagePack) = (socket, socket.SubProtocol == "realtime.msgpack");
 
     public ConcurrentQueue<JsonElement> Frames { get; } = new();
 
@@ -34,14 +36,28 @@ public sealed class TestClient : IAsyncDisposable
     public Task<WebSocketCloseStatus?> Closed => _closed.Task;
 
     /// <summary>Connects with <c>?token=</c> and waits for nothing: the query token authenticates at once.</summary>
-    public static Task<TestClient> ConnectAsync(RealtimeServer server, string? token, string? origin = null, int? receiveBufferBytes = null) =>
-        OpenAsync(token is null ? server.WebSocketUri : new Uri($"{server.WebSocketUri}?token={token}"), origin, receiveBufferBytes);
+    public static Task<TestClient> ConnectAsync(RealtimeServer server, string? token, string? origin = null, int? receiveBufferBytes = null,
+        string? subprotocol = null, bool deflate = false) =>
+        OpenAsync(token is null ? server.WebSocketUri : new Uri($"{server.WebSocketUri}?token={token}"), origin, receiveBufferBytes, subprotocol, deflate);
 
-    public static async Task<TestClient> OpenAsync(Uri uri, string? origin = null, int? receiveBufferBytes = null)
+    /// <summary>Opens a socket. With <paramref name="subprotocol"/> <c>realtime.msgpack</c> the client speaks MessagePack: it
+    /// encodes and decodes with MessagePack for C#'s own JSON conversion, not the server's, so both sides are checked
+    /// against the library. With <paramref name="deflate"/> it offers permessage-deflate.</summary>
+    public static async Task<TestClient> OpenAsync(Uri uri, string? origin = null, int? receiveBufferBytes = null, string? subprotocol = null, bool deflate = false)
     {
         var socket = new ClientWebSocket();
         socket.Options.KeepAliveInterval = TimeSpan.Zero;
         socket.Options.CollectHttpResponseDetails = true;
+        if (subprotocol is not null)
+        {
+            socket.Options.AddSubProtocol(subprotocol);
+        }
+
+        if (deflate)
+        {
+            socket.Options.DangerousDeflateOptions = new WebSocketDeflateOptions();
+        }
+
         if (origin is not null)
         {
             socket.Options.SetRequestHeader("Origin", origin);
@@ -96,7 +112,25 @@ public sealed class TestClient : IAsyncDisposable
         return error.GetProperty("code").GetString()!;
     }
 
-    public async Task SendTextAsync(string text) => await SendAsync(Encoding.UTF8.GetBytes(text), WebSocketMessageType.Text);
+    /// <summary>Sends a command written as JSON: as a text frame, or as a binary MessagePack frame on <c>realtime.msgpack</c>.</summary>
+    public async Task SendTextAsync(string text)
+    {
+        if (_messagePack)
+        {
+            await SendAsync(MessagePack.MessagePackSerializer.ConvertFromJson(text), WebSocketMessageType.Binary);
+        }
+        else
+        {
+            await SendAsync(Encoding.UTF8.GetBytes(text), WebSocketMessageType.Text);
+        }
+    }
+
+    /// <summary>How many frames of each kind arrived.</summary>
+    public int TextFrames => _textFrames;
+
+    public int BinaryFrames => _binaryFrames;
+
+    private int _textFrames, _binaryFrames;
 
     public async Task SendAsync(byte[] bytes, WebSocketMessageType type, bool endOfMessage = true)
     {
@@ -194,7 +228,10 @@ public sealed class TestClient : IAsyncDisposable
                     continue;
                 }
 
-                var frame = JsonDocument.Parse(message.ToArray()).RootElement.Clone();
+                Interlocked.Increment(ref result.MessageType == WebSocketMessageType.Binary ? ref _binaryFrames : ref _textFrames);
+                var frame = (result.MessageType == WebSocketMessageType.Binary
+                    ? JsonDocument.Parse(MessagePack.MessagePackSerializer.ConvertToJson(message.ToArray()))
+                    : JsonDocument.Parse(message.ToArray())).RootElement.Clone();
                 message.SetLength(0);
                 Frames.Enqueue(frame);
                 if (!frame.TryGetProperty("type", out _) && frame.TryGetProperty("id", out var id)

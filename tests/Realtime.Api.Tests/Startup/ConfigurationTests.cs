@@ -17,6 +17,9 @@ public sealed class ConfigurationTests
     [InlineData("Realtime:NodeId", "bad node id!", "Realtime:NodeId")]
     [InlineData("Realtime:Orleans:StreamBatchSize", "0", "Realtime:Orleans:StreamBatchSize")]
     [InlineData("Realtime:Orleans:StreamQueues", "0", "Realtime:Orleans:StreamQueues")]
+    [InlineData("Realtime:Compression:ServerMaxWindowBits", "8", "Realtime:Compression:ServerMaxWindowBits")]
+    [InlineData("Realtime:Compression:ClientMaxWindowBits", "16", "Realtime:Compression:ClientMaxWindowBits")]
+    [InlineData("Realtime:Compression:MinBytes", "-1", "Realtime:Compression:MinBytes")]
     public async Task A_bad_setting_stops_start_up_with_a_message_naming_the_key(string key, string value, string named)
     {
         var failure = await Assert.ThrowsAnyAsync<Exception>(() => RealtimeServer.StartAsync(new Dictionary<string, string?> { [key] = value }));
