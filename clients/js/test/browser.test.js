@@ -81,6 +81,8 @@ test('two people chat both ways and each sees the other in the room', async () =
   await alice.getByText('Hey Alice, good to see you.').waitFor();
 
   for (const page of [alice, bob]) {
+    // Each page shows a message when its push arrives: bob's own may come a moment after alice saw it.
+    await waitFor(async () => (await texts(page)).at(-1) === 'Hey Alice, good to see you.', { message: 'the last message on both pages' });
     assert.deepEqual((await texts(page)).slice(-2), ['Hi Bob!', 'Hey Alice, good to see you.']);
     assert.deepEqual(await page.locator('#presence li').evaluateAll((items) => items.map((li) => li.dataset.user)), ['alice', 'bob']);
   }

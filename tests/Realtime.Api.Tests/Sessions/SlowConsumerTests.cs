@@ -22,15 +22,24 @@ public sealed class SlowConsumerTests
         const int count = 320;
         var payload = new string('x', 32 * 1024);
         var fastReceived = new List<long>();
+        var fastCount = 0;
         var reading = Task.Run(async () =>
         {
             while (fastReceived.Count < count)
             {
                 fastReceived.Add((await fast.NextPushAsync("message", TimeSpan.FromSeconds(30))).GetProperty("offset").GetInt64());
+                Volatile.Write(ref fastCount, fastReceived.Count);
             }
         });
         for (var i = 0; i < count; i++)
         {
+            // Kept at most 16 messages (512 KiB) ahead of the reading client, under its 1 MiB queue whatever the
+            // machine's pace: only the client that reads nothing may be a slow consumer here.
+            while (i - Volatile.Read(ref fastCount) >= 16 && !reading.IsCompleted)
+            {
+                await Task.Delay(5);
+            }
+
             await server.PostAsync<JsonElement>("/api/channels/bulk:feed/messages", new { data = new { i, payload } });
         }
 
