@@ -6,14 +6,16 @@
 #   bench/run.sh --quick    under 10 minutes: 10k idle sockets only, 1.25 s steps, 1.5 s latency runs
 #
 # Options:
-#   --only a,b       run only these systems: realtime-memory, realtime-postgres, kestrel, signalr, node-ws, realtime-2nodes
+#   --only a,b       run only these systems: realtime-memory, realtime-postgres, kestrel, signalr, node-ws, realtime-2nodes,
+#                    realtime-formats
 #   --clean          rebuild everything from scratch (dotnet build --no-incremental, npm ci)
 #   --no-build       use what was built last time
 #   --out FILE       write the report here instead of docs/benchmarks.md
 #
 # Systems: Realtime on the memory engine; Realtime on the postgres engine (a private PostgreSQL started here);
 # bench/peers/KestrelBroadcast, bench/peers/SignalRGroups and bench/peers/node-ws; and two Realtime nodes on
-# one PostgreSQL. Each server runs on core 0 (taskset -c 0; PostgreSQL too, it is part of the server side)
+# one PostgreSQL; and Realtime with compression on: idle sockets that agreed to permessage-deflate, and bench/FormatProbe's
+# bytes and CPU per delivery for JSON, MessagePack and each with deflate (channels of 100). Each server runs on core 0 (taskset -c 0; PostgreSQL too, it is part of the server side)
 # and the generator (bench/LoadGen) on core 1. The whole run holds /tmp/realtime-heavy.lock, so it never
 # overlaps another heavy run (test suites, soak runs) that takes the same lock. Ports 5301-5312 and 5391.
 set -euo pipefail
@@ -101,7 +103,7 @@ QUICK_ARG=(); [[ $QUICK -eq 1 ]] && QUICK_ARG=(--quick)
 # ---- build -------------------------------------------------------------------------------------------
 if [[ $BUILD -eq 1 ]]; then
   say "building in Release"
-  for project in src/Api/Realtime.Api.csproj bench/LoadGen/LoadGen.csproj \
+  for project in src/Api/Realtime.Api.csproj bench/LoadGen/LoadGen.csproj bench/FormatProbe/FormatProbe.csproj \
                  bench/peers/KestrelBroadcast/KestrelBroadcast.csproj bench/peers/SignalRGroups/SignalRGroups.csproj; do
     dotnet build "$ROOT/$project" -c Release "${CLEAN[@]}" -nologo -v quiet -clp:NoSummary >"$RESULTS/build.log" 2>&1 \
       || { cat "$RESULTS/build.log"; die "build of $project failed"; }
@@ -198,6 +200,19 @@ if wanted realtime-2nodes; then
   run_system realtime-2nodes "Realtime (2 nodes, postgres)" realtime ws://127.0.0.1:5311,ws://127.0.0.1:5312 "$pid_a" "" \
     --extra-pid "$pid_b" --pid-tree "$PG_PID" --fanout 100
   stop "$pid_a"; stop "$pid_b"
+fi
+
+if wanted realtime-formats; then
+  # Compression on: the same idle sockets, each having agreed to permessage-deflate; then the formats side by side.
+  (cd "$API_DIR" && exec taskset -c 0 env $(realtime_env bench-formats 5301 memory) Realtime__Compression__Enabled=true dotnet Realtime.Api.dll) \
+    >"$RESULTS/realtime-formats.log" 2>&1 &
+  pid=$!; PIDS+=("$pid"); wait_http http://127.0.0.1:5301/health/ready
+  run_system realtime-deflate "Realtime (memory, compression on)" realtime-deflate ws://127.0.0.1:5301 "$pid" http://127.0.0.1:5301/metrics --idle "$IDLE"
+  say "formats and compression"
+  messages=4000; [[ $QUICK -eq 1 ]] && messages=1500
+  taskset -c 1 dotnet "$ROOT/bench/FormatProbe/bin/Release/net10.0/FormatProbe.dll" --url ws://127.0.0.1:5301 --server-pid "$pid" \
+    --jwt-secret "$SECRET" --subscribers 100 --messages "$messages" --rate 200 --out "$RESULTS/formats.md" 2>&1 | tee "$RESULTS/formats.log"
+  stop "$pid"
 fi
 
 # ---- report ------------------------------------------------------------------------------------------

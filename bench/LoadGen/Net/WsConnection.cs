@@ -50,7 +50,7 @@ internal sealed class WsConnection
     public Task Ended => _ended.Task;
 
     public static async Task<WsConnection> ConnectAsync(
-        IPEndPoint server, IPAddress? source, string pathAndQuery, IFrameSink sink, int index, CancellationToken ct)
+        IPEndPoint server, IPAddress? source, string pathAndQuery, IFrameSink sink, int index, CancellationToken ct, string upgradeHeaders = "")
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
@@ -65,7 +65,7 @@ internal sealed class WsConnection
             var key = Convert.ToBase64String(RandomNumberGenerator.GetBytes(16));
             var request = Encoding.ASCII.GetBytes(
                 $"GET {pathAndQuery} HTTP/1.1\r\nHost: {server}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-                $"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n");
+                $"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n{upgradeHeaders}\r\n");
             await socket.SendAsync(request, SocketFlags.None, ct).ConfigureAwait(false);
 
             var buffer = new byte[4096];

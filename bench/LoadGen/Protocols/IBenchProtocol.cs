@@ -12,6 +12,9 @@ internal interface IBenchProtocol
     /// <summary>The upgrade path (with query) for client number <paramref name="client"/>.</summary>
     string Path(int client);
 
+    /// <summary>Extra headers of the upgrade request, each ending in CRLF.</summary>
+    string UpgradeHeaders => "";
+
     /// <summary>A first frame to send after the upgrade and wait a reply for (Realtime's connect, SignalR's handshake), or null.</summary>
     byte[]? Hello(int client);
 
@@ -39,8 +42,11 @@ internal static class Protocol
     public static IBenchProtocol Create(string name, string? jwtSecret) => name switch
     {
         "realtime" => new RealtimeProtocol(jwtSecret ?? throw new ArgumentException("--jwt-secret is required for the realtime protocol")),
+        // The same, offering permessage-deflate: for the idle scenario, whose frames stay under the server's MinBytes.
+        "realtime-deflate" => new RealtimeProtocol(jwtSecret ?? throw new ArgumentException("--jwt-secret is required for the realtime protocol"),
+            "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n"),
         "simple" => new SimpleProtocol(),
         "signalr" => new SignalRProtocol(),
-        _ => throw new ArgumentException($"unknown protocol '{name}' (realtime, simple, signalr)"),
+        _ => throw new ArgumentException($"unknown protocol '{name}' (realtime, realtime-deflate, simple, signalr)"),
     };
 }

@@ -9,9 +9,11 @@ namespace Realtime.Bench.LoadGen.Protocols;
 /// replies are the frames without <c>type</c>. Each client is its own user. Channels are in the <c>bench</c>
 /// namespace, which run.sh configures without presence (the peers have none).
 /// </summary>
-internal sealed class RealtimeProtocol(string secret) : IBenchProtocol
+internal sealed class RealtimeProtocol(string secret, string upgradeHeaders = "") : IBenchProtocol
 {
     public string Name => "realtime";
+
+    public string UpgradeHeaders => upgradeHeaders;
 
     public byte[]? Hello(int client) => Encoding.UTF8.GetBytes($$"""{"id":1,"type":"connect","token":"{{Token($"u{client}")}}"}""");
 

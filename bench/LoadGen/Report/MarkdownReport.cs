@@ -39,6 +39,7 @@ internal static class MarkdownReport
         tables.Churn();
         tables.TwoNodes();
         tables.Steps();
+        Formats(options, text);
         text.AppendLine(End);
 
         var existing = File.Exists(options.Out) ? File.ReadAllText(options.Out) : "";
@@ -50,6 +51,19 @@ internal static class MarkdownReport
         File.WriteAllText(options.Out, updated);
         Console.WriteLine($"loadgen: wrote {options.Out}");
         return 0;
+    }
+
+    // bench/FormatProbe's table, when the run measured the wire formats.
+    private static void Formats(ReportOptions options, StringBuilder text)
+    {
+        var file = Path.Combine(options.Results, "formats.md");
+        if (File.Exists(file))
+        {
+            text.AppendLine("### Formats and compression");
+            text.AppendLine();
+            text.AppendLine(File.ReadAllText(file).TrimEnd());
+            text.AppendLine();
+        }
     }
 
     // Every step records the CPU the machine spent outside the server and the generator.

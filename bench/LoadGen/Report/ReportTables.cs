@@ -10,6 +10,7 @@ internal sealed class ReportTables(List<SystemResult> systems, StringBuilder tex
     private readonly SystemResult? _postgres = systems.Find(s => s.System == MarkdownReport.Postgres);
     private readonly SystemResult? _kestrel = systems.Find(s => s.System == "kestrel");
     private readonly SystemResult? _signalr = systems.Find(s => s.System == "signalr");
+    private readonly SystemResult? _deflate = systems.Find(s => s.System == "realtime-deflate");
     private IEnumerable<SystemResult> SingleNode => systems.Where(s => s.System != MarkdownReport.TwoNodes);
 
     public void Targets()
@@ -26,6 +27,13 @@ internal sealed class ReportTables(List<SystemResult> systems, StringBuilder tex
             {
                 Target($"idle node under 3% of a core ({idle.Connections:N0} idle sockets, no traffic)", $"{cpu:N2}%", cpu < 3);
             }
+            if (_deflate?.Idle.Find(i => i.Connections == idle.Connections) is { } compressed)
+            {
+                Target($"compression on costs ≤ 4 KiB more per idle connection ({idle.Connections:N0}, RSS)",
+                    $"{compressed.RssPerConnectionKb - idle.RssPerConnectionKb:+0.00;-0.00} KiB ({compressed.RssPerConnectionKb:N2} vs {idle.RssPerConnectionKb:N2})",
+                    compressed.RssPerConnectionKb - idle.RssPerConnectionKb <= 4 && compressed.Dropped == 0);
+            }
+
             if (signalr is not null)
             {
                 Target($"… and lower than SignalR's ({idle.Connections:N0})", $"{idle.RssPerConnectionKb:N2} vs {signalr.RssPerConnectionKb:N2} KiB",

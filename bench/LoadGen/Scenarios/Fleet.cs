@@ -56,7 +56,7 @@ internal sealed class Fleet(Client client, IReadOnlyList<IPEndPoint> servers)
     {
         var number = Interlocked.Increment(ref s_nextClient); // a new user for every socket
         var server = servers[slot % servers.Count];
-        var connection = await WsConnection.ConnectAsync(server, SourceFor(number), client.Protocol.Path(number), client, number, ct)
+        var connection = await WsConnection.ConnectAsync(server, SourceFor(number), client.Protocol.Path(number), client, number, ct, client.Protocol.UpgradeHeaders)
             .ConfigureAwait(false);
         try
         {

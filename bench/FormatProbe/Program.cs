@@ -1,0 +1,322 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Sockets;
+using System.Net.WebSockets;
+using System.Text;
+using System.Text.Json;
+using Realtime.Bench.Shared;
+
+// Usage: FormatProbe --url ws://127.0.0.1:5301 --server-pid PID --jwt-secret S [--subscribers 100] [--messages 2000]
+//                    [--rate 200] --out formats.md
+// The server must run with Realtime:Compression:Enabled=true (bench/run.sh starts it so) and a "bench" namespace
+// without presence. For each format a fresh channel gets the subscribers; a JSON publisher without compression sends
+// the same chat message (about 500 bytes of data) at a steady rate, below capacity; the probe counts every byte the
+// subscribers' sockets read and the server's CPU time while the messages go out.
+var options = Options.Parse(args);
+// Chat messages of about 500 bytes of data: a few different texts, so a compressor that keeps its context between
+// messages (context takeover) is not flattered by the same bytes over and over.
+string[] texts =
+[
+    "Morning all! Quick update on the release: the build passed overnight, the staging deploy is green, and the migration "
+    + "ran in under two minutes. I'll start the production rollout at ten unless anyone objects. Please keep an eye on the "
+    + "error dashboard for the first hour and ping me here if you see anything odd. Thanks for the late fixes yesterday.",
+    "Heads up: the payments provider is rotating their certificates tonight between 1 and 3 am UTC. Our client pins the "
+    + "intermediate, so I've added the new chain to the config and deployed it to staging. If the smoke tests stay green "
+    + "I'll ship it to production after lunch. Nothing for you to do, but don't be surprised by the alert about expiry.",
+    "Can someone review the pull request for the notification retries? It changes the backoff from fixed five seconds to "
+    + "exponential with jitter, capped at two minutes, and adds a dead-letter table after ten attempts. I tested it with "
+    + "the flaky webhook endpoint from last week and nothing was lost. Tests pass locally; CI is still running on it.",
+    "Lunch plans: the new ramen place on the corner opened this week and they do a set menu for twelve euros. A few of us "
+    + "are heading over at half past twelve, anyone is welcome to join. If it's raining we'll order in instead; reply "
+    + "here with what you want by noon and I'll put the order through. Vegetarian options are on the second page.",
+];
+JsonElement Payload(int i) => JsonSerializer.SerializeToElement(new
+{
+    text = texts[i % texts.Length],
+    user = "maria.lopez",
+    room = "team:release",
+    mentions = new[] { "sam", "priya" },
+    n = i,
+});
+var dataBytes = JsonSerializer.SerializeToUtf8Bytes(Payload(0)).Length;
+
+var results = new List<Result>();
+foreach (var format in new[] { new Format("JSON", null, false), new Format("MessagePack", "realtime.msgpack", false),
+             new Format("JSON + deflate", null, true), new Format("MessagePack + deflate", "realtime.msgpack", true) })
+{
+    results.Add(await MeasureAsync(format));
+    Console.WriteLine($"formats: {results[^1]}");
+}
+
+var json = results[0];
+var report = new StringBuilder()
+    .AppendLine(CultureInfo.InvariantCulture, $"Channel of {options.Subscribers}, {options.Messages:N0} messages at {options.Rate}/s, each with about {dataBytes} bytes of `data` (chat messages); the publisher is a JSON socket. Bytes are what the subscribers' sockets read (WebSocket frames, headers included); CPU is the server process's, over the whole run.")
+    .AppendLine()
+    .AppendLine("| format | bytes per delivery | vs JSON | server CPU per million deliveries | vs JSON |")
+    .AppendLine("|---|---:|---:|---:|---:|");
+foreach (var r in results)
+{
+    report.AppendLine(CultureInfo.InvariantCulture,
+        $"| {r.Format.Name} | {r.BytesPerDelivery:N0} | {r.BytesPerDelivery / json.BytesPerDelivery - 1:+0%;-0%;0%} | {r.CpuPerMillion:N1} s | {r.CpuPerMillion / json.CpuPerMillion - 1:+0%;-0%;0%} |");
+}
+
+var packed = results[1];
+var deflated = results[2];
+var shrink = 1 - deflated.BytesPerDelivery / json.BytesPerDelivery;
+report.AppendLine()
+    .AppendLine("| Target | Measured | Met |")
+    .AppendLine("|---|---|---|")
+    .AppendLine(CultureInfo.InvariantCulture, $"| MessagePack ≤ JSON in server CPU per delivery | {packed.CpuPerMillion:N1} vs {json.CpuPerMillion:N1} s per million | {(packed.CpuPerMillion <= json.CpuPerMillion ? "yes" : "**no**")} |")
+    .AppendLine(CultureInfo.InvariantCulture, $"| a {dataBytes}-byte chat message shrinks by ≥ 40% on the wire with deflate | {shrink:P0} ({deflated.BytesPerDelivery:N0} vs {json.BytesPerDelivery:N0} bytes) | {(shrink >= 0.4 ? "yes" : "**no**")} |");
+File.WriteAllText(options.Out, report.ToString());
+Console.WriteLine(report);
+return;
+
+async Task<Result> MeasureAsync(Format format)
+{
+    var channel = $"bench:room{results.Count + 1}";
+    var subscribers = new List<Subscriber>();
+    for (var i = 0; i < options.Subscribers; i++)
+    {
+        subscribers.Add(await Subscriber.ConnectAsync(options, $"f{i}", format, channel));
+    }
+
+    await using var publisher = await Subscriber.ConnectAsync(options, "publisher", new Format("JSON", null, false), channel: null);
+
+    // Warm-up: the server's code paths and the sockets' buffers, then the counters start.
+    await PublishAsync(publisher, channel, 200, rate: 0);
+    await WaitAsync(subscribers, 200);
+    var (bytesBefore, deliveredBefore) = (subscribers.Sum(s => s.Bytes), subscribers.Sum(s => s.Messages));
+    var cpuBefore = CpuSeconds(options.ServerPid);
+
+    await PublishAsync(publisher, channel, options.Messages, options.Rate);
+    await WaitAsync(subscribers, 200 + options.Messages);
+    var cpu = CpuSeconds(options.ServerPid) - cpuBefore;
+    var delivered = subscribers.Sum(s => s.Messages) - deliveredBefore;
+    var bytes = subscribers.Sum(s => s.Bytes) - bytesBefore;
+    foreach (var s in subscribers)
+    {
+        await s.DisposeAsync();
+    }
+
+    return new Result(format, (double)bytes / delivered, cpu / delivered * 1_000_000);
+}
+
+async Task PublishAsync(Subscriber publisher, string channel, int count, int rate)
+{
+    var clock = Stopwatch.StartNew();
+    for (var i = 0; i < count; i++)
+    {
+        if (rate > 0)
+        {
+            var due = TimeSpan.FromSeconds((double)i / rate);
+            if (due > clock.Elapsed)
+            {
+                await Task.Delay(due - clock.Elapsed);
+            }
+        }
+
+        await publisher.SendAsync(JsonSerializer.Serialize(new { id = i + 10, type = "publish", channel, data = Payload(i) }));
+    }
+}
+
+static async Task WaitAsync(List<Subscriber> subscribers, int each)
+{
+    var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
+    while (subscribers.Any(s => s.Messages < each))
+    {
+        if (DateTime.UtcNow > deadline)
+        {
+            throw new TimeoutException($"only {subscribers.Min(s => s.Messages)} of {each} messages reached the slowest subscriber");
+        }
+
+        await Task.Delay(20);
+    }
+}
+
+static double CpuSeconds(int pid)
+{
+    // utime and stime, fields 14 and 15 of /proc/PID/stat, in clock ticks (USER_HZ = 100).
+    var stat = File.ReadAllText($"/proc/{pid}/stat");
+    var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+    return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / 100.0;
+}
+
+internal sealed record Format(string Name, string? Subprotocol, bool Deflate);
+
+internal sealed record Result(Format Format, double BytesPerDelivery, double CpuPerMillion)
+{
+    public override string ToString() => $"{Format.Name}: {BytesPerDelivery:N0} bytes per delivery, {CpuPerMillion:N1} CPU-s per million deliveries";
+}
+
+internal sealed record Options(Uri Url, int ServerPid, string Secret, int Subscribers, int Messages, int Rate, string Out)
+{
+    public static Options Parse(string[] args)
+    {
+        string Value(string name, string? fallback = null)
+        {
+            var at = Array.IndexOf(args, name);
+            return at >= 0 && at + 1 < args.Length ? args[at + 1] : fallback ?? throw new ArgumentException($"{name} is required");
+        }
+
+        return new Options(new Uri(Value("--url")), int.Parse(Value("--server-pid"), CultureInfo.InvariantCulture), Value("--jwt-secret"),
+            int.Parse(Value("--subscribers", "100"), CultureInfo.InvariantCulture), int.Parse(Value("--messages", "2000"), CultureInfo.InvariantCulture),
+            int.Parse(Value("--rate", "200"), CultureInfo.InvariantCulture), Value("--out"));
+    }
+}
+
+/// <summary>One socket: counts the bytes its connection reads and the message pushes it gets.</summary>
+internal sealed class Subscriber : IAsyncDisposable
+{
+    private readonly ClientWebSocket _socket;
+    private readonly CountingStream.Counter _counter;
+    private readonly Task _reading;
+    private int _messages;
+
+    private Subscriber(ClientWebSocket socket, CountingStream.Counter counter)
+    {
+        (_socket, _counter) = (socket, counter);
+        _reading = ReadAsync();
+    }
+
+    public long Bytes => Interlocked.Read(ref _counter.Bytes);
+
+    public int Messages => Volatile.Read(ref _messages);
+
+    public static async Task<Subscriber> ConnectAsync(Options options, string user, Format format, string? channel)
+    {
+        var socket = new ClientWebSocket();
+        if (format.Subprotocol is { } subprotocol)
+        {
+            socket.Options.AddSubProtocol(subprotocol);
+        }
+
+        if (format.Deflate)
+        {
+            socket.Options.DangerousDeflateOptions = new WebSocketDeflateOptions();
+        }
+
+        var counter = new CountingStream.Counter();
+        using var handler = new SocketsHttpHandler
+        {
+            ConnectCallback = async (context, ct) =>
+            {
+                var s = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+                await s.ConnectAsync(context.DnsEndPoint, ct);
+                return new CountingStream(new NetworkStream(s, ownsSocket: true), counter);
+            },
+        };
+        var token = Token.Sign(options.Secret, user, TimeSpan.FromHours(1));
+        await socket.ConnectAsync(new Uri(options.Url, $"/ws?token={token}"), new HttpMessageInvoker(handler, disposeHandler: false), CancellationToken.None);
+        var subscriber = new Subscriber(socket, counter);
+        if (channel is not null)
+        {
+            await subscriber.SendAsync(JsonSerializer.Serialize(new { id = 1, type = "subscribe", channel }));
+        }
+
+        return subscriber;
+    }
+
+    public Task SendAsync(string json) => _socket.SubProtocol == "realtime.msgpack"
+        ? _socket.SendAsync(MessagePack.MessagePackSerializer.ConvertFromJson(json), WebSocketMessageType.Binary, true, CancellationToken.None)
+        : _socket.SendAsync(Encoding.UTF8.GetBytes(json), WebSocketMessageType.Text, true, CancellationToken.None);
+
+    private async Task ReadAsync()
+    {
+        var buffer = new byte[64 * 1024];
+        var message = new MemoryStream();
+        try
+        {
+            while (true)
+            {
+                var result = await _socket.ReceiveAsync(buffer, CancellationToken.None);
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    return;
+                }
+
+                message.Write(buffer, 0, result.Count);
+                if (!result.EndOfMessage)
+                {
+                    continue;
+                }
+
+                var text = result.MessageType == WebSocketMessageType.Binary
+                    ? MessagePack.MessagePackSerializer.ConvertToJson(message.ToArray())
+                    : Encoding.UTF8.GetString(message.GetBuffer(), 0, (int)message.Length);
+                message.SetLength(0);
+                if (text.Contains("\"type\":\"message\"", StringComparison.Ordinal))
+                {
+                    Interlocked.Increment(ref _messages);
+                }
+            }
+        }
+        catch (Exception e) when (e is WebSocketException or OperationCanceledException)
+        {
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await _socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "done", CancellationToken.None);
+            await _reading.WaitAsync(TimeSpan.FromSeconds(5));
+        }
+        catch (Exception)
+        {
+        }
+
+        _socket.Dispose();
+    }
+}
+
+/// <summary>A connection's stream that counts the bytes read from it.</summary>
+internal sealed class CountingStream(Stream inner, CountingStream.Counter counter) : Stream
+{
+    public sealed class Counter
+    {
+        public long Bytes;
+    }
+
+    public override bool CanRead => true;
+    public override bool CanWrite => true;
+    public override bool CanSeek => false;
+    public override long Length => throw new NotSupportedException();
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        var read = await inner.ReadAsync(buffer, cancellationToken);
+        Interlocked.Add(ref counter.Bytes, read);
+        return read;
+    }
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override int Read(byte[] buffer, int offset, int count)
+    {
+        var read = inner.Read(buffer, offset, count);
+        Interlocked.Add(ref counter.Bytes, read);
+        return read;
+    }
+
+    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) => inner.WriteAsync(buffer, cancellationToken);
+    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => inner.WriteAsync(buffer, offset, count, cancellationToken);
+    public override void Write(byte[] buffer, int offset, int count) => inner.Write(buffer, offset, count);
+    public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
+    public override void Flush() => inner.Flush();
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            inner.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+}
