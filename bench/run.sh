@@ -209,10 +209,16 @@ if wanted realtime-formats; then
   pid=$!; PIDS+=("$pid"); wait_http http://127.0.0.1:5301/health/ready
   run_system realtime-deflate "Realtime (memory, compression on)" realtime-deflate ws://127.0.0.1:5301 "$pid" http://127.0.0.1:5301/metrics --idle "$IDLE"
   say "formats and compression"
+  # A second node keeps its compression context between messages: the setting the defaults turn down, measured beside them.
+  (cd "$API_DIR" && exec taskset -c 0 env $(realtime_env bench-takeover 5302 memory) Realtime__Compression__Enabled=true \
+    Realtime__Compression__ServerContextTakeover=true Realtime__Orleans__SiloPort=11112 Realtime__Orleans__GatewayPort=30001 dotnet Realtime.Api.dll) \
+    >"$RESULTS/realtime-takeover.log" 2>&1 &
+  pid_t=$!; PIDS+=("$pid_t"); wait_http http://127.0.0.1:5302/health/ready
   messages=4000; [[ $QUICK -eq 1 ]] && messages=1500
   taskset -c 1 dotnet "$ROOT/bench/FormatProbe/bin/Release/net10.0/FormatProbe.dll" --url ws://127.0.0.1:5301 --server-pid "$pid" \
+    --takeover-url ws://127.0.0.1:5302 --takeover-pid "$pid_t" \
     --jwt-secret "$SECRET" --subscribers 100 --messages "$messages" --rate 200 --out "$RESULTS/formats.md" 2>&1 | tee "$RESULTS/formats.log"
-  stop "$pid"
+  stop "$pid"; stop "$pid_t"
 fi
 
 # ---- report ------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ using System.Text.Json;
 using Realtime.Bench.Shared;
 
 // Usage: FormatProbe --url ws://127.0.0.1:5301 --server-pid PID --jwt-secret S [--subscribers 100] [--messages 2000]
-//                    [--rate 200] --out formats.md
+//                    [--rate 200] [--takeover-url ws://… --takeover-pid PID] --out formats.md
 // The server must run with Realtime:Compression:Enabled=true (bench/run.sh starts it so) and a "bench" namespace
 // without presence. For each format a fresh channel gets the subscribers; a JSON publisher without compression sends
 // the same chat message (about 500 bytes of data) at a steady rate, below capacity; the probe counts every byte the
@@ -44,7 +44,15 @@ var results = new List<Result>();
 foreach (var format in new[] { new Format("JSON", null, false), new Format("MessagePack", "realtime.msgpack", false),
              new Format("JSON + deflate", null, true), new Format("MessagePack + deflate", "realtime.msgpack", true) })
 {
-    results.Add(await MeasureAsync(format));
+    results.Add(await MeasureAsync(format, options.Url, options.ServerPid));
+    Console.WriteLine($"formats: {results[^1]}");
+}
+
+// The same deflate against a node that keeps its compression context between messages (Realtime:Compression:
+// ServerContextTakeover): what it saves on the wire, and what the compressor it keeps per socket costs.
+if (options.TakeoverUrl is { } takeoverUrl)
+{
+    results.Add(await MeasureAsync(new Format("JSON + deflate, server context takeover", null, true), takeoverUrl, options.TakeoverPid));
     Console.WriteLine($"formats: {results[^1]}");
 }
 
@@ -52,12 +60,12 @@ var json = results[0];
 var report = new StringBuilder()
     .AppendLine(CultureInfo.InvariantCulture, $"Channel of {options.Subscribers}, {options.Messages:N0} messages at {options.Rate}/s, each with about {dataBytes} bytes of `data` (chat messages); the publisher is a JSON socket. Bytes are what the subscribers' sockets read (WebSocket frames, headers included); CPU is the server process's, over the whole run.")
     .AppendLine()
-    .AppendLine("| format | bytes per delivery | vs JSON | server CPU per million deliveries | vs JSON |")
-    .AppendLine("|---|---:|---:|---:|---:|");
+    .AppendLine("| format | bytes per delivery | vs JSON | server CPU per million deliveries | vs JSON | server RSS growth per subscriber |")
+    .AppendLine("|---|---:|---:|---:|---:|---:|");
 foreach (var r in results)
 {
     report.AppendLine(CultureInfo.InvariantCulture,
-        $"| {r.Format.Name} | {r.BytesPerDelivery:N0} | {r.BytesPerDelivery / json.BytesPerDelivery - 1:+0%;-0%;0%} | {r.CpuPerMillion:N1} s | {r.CpuPerMillion / json.CpuPerMillion - 1:+0%;-0%;0%} |");
+        $"| {r.Format.Name} | {r.BytesPerDelivery:N0} | {r.BytesPerDelivery / json.BytesPerDelivery - 1:+0%;-0%;0%} | {r.CpuPerMillion:N1} s | {r.CpuPerMillion / json.CpuPerMillion - 1:+0%;-0%;0%} | {r.RssPerSubscriberKb:N1} KiB |");
 }
 
 var packed = results[1];
@@ -72,26 +80,28 @@ File.WriteAllText(options.Out, report.ToString());
 Console.WriteLine(report);
 return;
 
-async Task<Result> MeasureAsync(Format format)
+async Task<Result> MeasureAsync(Format format, Uri url, int serverPid)
 {
     var channel = $"bench:room{results.Count + 1}";
+    var rssBefore = RssKb(serverPid);
     var subscribers = new List<Subscriber>();
     for (var i = 0; i < options.Subscribers; i++)
     {
-        subscribers.Add(await Subscriber.ConnectAsync(options, $"f{i}", format, channel));
+        subscribers.Add(await Subscriber.ConnectAsync(url, options.Secret, $"f{i}", format, channel));
     }
 
-    await using var publisher = await Subscriber.ConnectAsync(options, "publisher", new Format("JSON", null, false), channel: null);
+    await using var publisher = await Subscriber.ConnectAsync(url, options.Secret, "publisher", new Format("JSON", null, false), channel: null);
 
     // Warm-up: the server's code paths and the sockets' buffers, then the counters start.
     await PublishAsync(publisher, channel, 200, rate: 0);
     await WaitAsync(subscribers, 200);
     var (bytesBefore, deliveredBefore) = (subscribers.Sum(s => s.Bytes), subscribers.Sum(s => s.Messages));
-    var cpuBefore = CpuSeconds(options.ServerPid);
+    var cpuBefore = CpuSeconds(serverPid);
 
     await PublishAsync(publisher, channel, options.Messages, options.Rate);
     await WaitAsync(subscribers, 200 + options.Messages);
-    var cpu = CpuSeconds(options.ServerPid) - cpuBefore;
+    var cpu = CpuSeconds(serverPid) - cpuBefore;
+    var rssPerSubscriber = (double)(RssKb(serverPid) - rssBefore) / subscribers.Count;
     var delivered = subscribers.Sum(s => s.Messages) - deliveredBefore;
     var bytes = subscribers.Sum(s => s.Bytes) - bytesBefore;
     foreach (var s in subscribers)
@@ -99,7 +109,7 @@ async Task<Result> MeasureAsync(Format format)
         await s.DisposeAsync();
     }
 
-    return new Result(format, (double)bytes / delivered, cpu / delivered * 1_000_000);
+    return new Result(format, (double)bytes / delivered, cpu / delivered * 1_000_000, rssPerSubscriber);
 }
 
 async Task PublishAsync(Subscriber publisher, string channel, int count, int rate)
@@ -134,6 +144,10 @@ static async Task WaitAsync(List<Subscriber> subscribers, int each)
     }
 }
 
+static long RssKb(int pid) =>
+    long.Parse(File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal))
+        .Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
+
 static double CpuSeconds(int pid)
 {
     // utime and stime, fields 14 and 15 of /proc/PID/stat, in clock ticks (USER_HZ = 100).
@@ -144,12 +158,12 @@ static double CpuSeconds(int pid)
 
 internal sealed record Format(string Name, string? Subprotocol, bool Deflate);
 
-internal sealed record Result(Format Format, double BytesPerDelivery, double CpuPerMillion)
+internal sealed record Result(Format Format, double BytesPerDelivery, double CpuPerMillion, double RssPerSubscriberKb)
 {
     public override string ToString() => $"{Format.Name}: {BytesPerDelivery:N0} bytes per delivery, {CpuPerMillion:N1} CPU-s per million deliveries";
 }
 
-internal sealed record Options(Uri Url, int ServerPid, string Secret, int Subscribers, int Messages, int Rate, string Out)
+internal sealed record Options(Uri Url, int ServerPid, string Secret, int Subscribers, int Messages, int Rate, string Out, Uri? TakeoverUrl, int TakeoverPid)
 {
     public static Options Parse(string[] args)
     {
@@ -161,7 +175,9 @@ internal sealed record Options(Uri Url, int ServerPid, string Secret, int Subscr
 
         return new Options(new Uri(Value("--url")), int.Parse(Value("--server-pid"), CultureInfo.InvariantCulture), Value("--jwt-secret"),
             int.Parse(Value("--subscribers", "100"), CultureInfo.InvariantCulture), int.Parse(Value("--messages", "2000"), CultureInfo.InvariantCulture),
-            int.Parse(Value("--rate", "200"), CultureInfo.InvariantCulture), Value("--out"));
+            int.Parse(Value("--rate", "200"), CultureInfo.InvariantCulture), Value("--out"),
+            Value("--takeover-url", "-") is var takeover && takeover != "-" ? new Uri(takeover) : null,
+            int.Parse(Value("--takeover-pid", "0"), CultureInfo.InvariantCulture));
     }
 }
 
@@ -183,7 +199,7 @@ internal sealed class Subscriber : IAsyncDisposable
 
     public int Messages => Volatile.Read(ref _messages);
 
-    public static async Task<Subscriber> ConnectAsync(Options options, string user, Format format, string? channel)
+    public static async Task<Subscriber> ConnectAsync(Uri url, string secret, string user, Format format, string? channel)
     {
         var socket = new ClientWebSocket();
         if (format.Subprotocol is { } subprotocol)
@@ -206,8 +222,8 @@ internal sealed class Subscriber : IAsyncDisposable
                 return new CountingStream(new NetworkStream(s, ownsSocket: true), counter);
             },
         };
-        var token = Token.Sign(options.Secret, user, TimeSpan.FromHours(1));
-        await socket.ConnectAsync(new Uri(options.Url, $"/ws?token={token}"), new HttpMessageInvoker(handler, disposeHandler: false), CancellationToken.None);
+        var token = Token.Sign(secret, user, TimeSpan.FromHours(1));
+        await socket.ConnectAsync(new Uri(url, $"/ws?token={token}"), new HttpMessageInvoker(handler, disposeHandler: false), CancellationToken.None);
         var subscriber = new Subscriber(socket, counter);
         if (channel is not null)
         {
