@@ -89,6 +89,93 @@ public sealed class FaultTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public Task Every_silo_restarted_one_at_a_time_under_load_loses_repeats_and_drops_nothing() =>
+        RollingRestartAsync(perSecond: 50, subscribers: 20, channels: 4);
+
+    [Fact]
+    [Trait("Category", "Long")]
+    public Task Every_silo_restarted_one_at_a_time_under_500_messages_a_second_loses_repeats_and_drops_nothing_for_200_subscribers() =>
+        RollingRestartAsync(perSecond: 500, subscribers: 200, channels: 10);
+
+    // Silos (src/Silo) hold the grains and front ends (src/Api as Orleans clients) the sockets. Each silo in turn is
+    // stopped gracefully (SIGTERM, as an orchestrator does) and started again, while both front ends publish and deliver.
+    private async Task RollingRestartAsync(int perSecond, int subscribers, int channels)
+    {
+        await using var cluster = await TestCluster.StartAsync(apiNodes: 0, LoadRun.ClusterSettings);
+        TestNode[] silos = [await cluster.AddNodeAsync(silo: true), await cluster.AddNodeAsync(silo: true)];
+        TestNode[] frontEnds = [await cluster.AddNodeAsync(client: true), await cluster.AddNodeAsync(client: true)];
+        var subs = await LoadRun.SubscribersAsync(i => frontEnds[i % 2].WebSocketUri, subscribers, i => LoadRun.Channel(i % channels), "sub");
+        LoadClient[] publishers = [await LoadClient.ConnectAsync(frontEnds[0].WebSocketUri, "pub-a"), await LoadClient.ConnectAsync(frontEnds[1].WebSocketUri, "pub-b")];
+        try
+        {
+            using var restarting = new CancellationTokenSource();
+            var publishing = PublishUntilAsync(restarting.Token);
+            var restarts = new List<double>();
+            await Task.Delay(TimeSpan.FromSeconds(2));
+            foreach (var silo in silos)
+            {
+                var started = Stopwatch.GetTimestamp();
+                await silo.StopAsync();
+                await silo.StartAsync(); // returns once the silo is ready again
+                restarts.Add(Stopwatch.GetElapsedTime(started).TotalSeconds);
+                await Task.Delay(TimeSpan.FromSeconds(2)); // traffic on the restarted cluster before the next one goes
+            }
+
+            await restarting.CancelAsync();
+            var sent = (await publishing).SelectMany(batch => batch).ToList();
+            var last = sent.Where(p => p.Outcome.Offset is not null).GroupBy(p => p.Channel).ToDictionary(g => g.Key, g => g.Max(p => p.Outcome.Offset!.Value));
+            await LoadRun.CaughtUpAsync(subs, last, TimeSpan.FromSeconds(60));
+
+            Assert.All(sent.Where(p => p.Outcome.Offset is null), p => Assert.Equal("unavailable", p.Outcome.Error));
+            Assert.All(subs, s =>
+            {
+                Assert.False(s.Closed.IsCompleted, "every socket stayed open: no front end went down");
+                Assert.Equal(0, s.Duplicates);
+                Assert.Equal(0, s.Missing);
+                Assert.Equal(last[s.Channel!], s.Delivered);
+            });
+            foreach (var (channel, lastOffset) in last)
+            {
+                Assert.Equal(lastOffset, (await LoadRun.HistoryAsync(frontEnds[1].Http, channel)).Count);
+            }
+
+            // And every socket still receives: one more message on each channel reaches everyone.
+            var final = await LoadRun.PublishAsync(publishers, channels, perSecond: channels * 4, TimeSpan.FromSeconds(0.5));
+            Assert.All(final, p => Assert.NotNull(p.Outcome.Offset));
+            await LoadRun.CaughtUpAsync(subs, final.GroupBy(p => p.Channel).ToDictionary(g => g.Key, g => g.Max(p => p.Outcome.Offset!.Value)), TimeSpan.FromSeconds(30));
+
+            Measured.Record(output, $"rolling-restart-{perSecond}-{subscribers}", new Dictionary<string, object>
+            {
+                ["published"] = sent.Count,
+                ["refused"] = sent.Count(p => p.Outcome.Offset is null),
+                ["rate"] = perSecond,
+                ["subscribers"] = subscribers,
+                ["delivered"] = subs.Sum(s => s.Delivered),
+                ["lost"] = subs.Sum(s => s.Missing),
+                ["duplicates"] = subs.Sum(s => s.Duplicates),
+                ["sockets_closed"] = subs.Count(s => s.Closed.IsCompleted),
+                ["restart_max_s"] = Measured.Round(restarts.Max()),
+            });
+        }
+        finally
+        {
+            await LoadRun.DisposeAllAsync([.. subs, .. publishers]);
+        }
+
+        // Publishes in one-second rounds until told to stop, so the load lasts exactly as long as the restarts.
+        async Task<List<List<SentPublish>>> PublishUntilAsync(CancellationToken stop)
+        {
+            var rounds = new List<List<SentPublish>>();
+            while (!stop.IsCancellationRequested)
+            {
+                rounds.Add(await LoadRun.PublishAsync(publishers, channels, perSecond, TimeSpan.FromSeconds(1)));
+            }
+
+            return rounds;
+        }
+    }
+
     private async Task KillNodeUnderLoadAsync(int perSecond, int subscribers, int channels, TimeSpan duration)
     {
         await using var cluster = await TestCluster.StartAsync(apiNodes: 2, LoadRun.ClusterSettings);
