@@ -103,6 +103,15 @@ export interface InboxItem<T = unknown> {
   read: boolean;
 }
 
+/**
+ * Encodes and decodes MessagePack: the `@msgpack/msgpack` module itself, its browser build's `MessagePack`
+ * global, or any object with these two functions. decode must return integers as numbers, not BigInt.
+ */
+export interface MessagePackCodec {
+  encode(value: unknown): Uint8Array;
+  decode(bytes: Uint8Array): unknown;
+}
+
 export interface RealtimeOptions {
   /** A JWT. Give this or getToken. */
   token?: string;
@@ -123,6 +132,13 @@ export interface RealtimeOptions {
   refreshToken?: boolean;
   /** Fetch the unread notification count on every connect (default true). */
   trackUnread?: boolean;
+  /**
+   * 'json' (default): one JSON text frame each way. 'msgpack': the `realtime.msgpack` subprotocol, one
+   * MessagePack binary frame each way, holding the same objects.
+   */
+  protocol?: 'json' | 'msgpack';
+  /** For protocol 'msgpack'; without it the client loads `@msgpack/msgpack` with import() on first connect. */
+  codec?: MessagePackCodec;
 }
 
 export interface SubscribeOptions {

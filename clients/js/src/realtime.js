@@ -1,6 +1,8 @@
 // Realtime client: one WebSocket to a Realtime node (docs/protocol.md), replies matched to requests by
 // id, reconnection with backoff, and channel recovery so that nothing is missed or shown twice.
-// No dependencies: runs in browsers, and in Node given a WebSocket class (options.WebSocket).
+// No dependencies: runs in browsers, and in Node given a WebSocket class (options.WebSocket). Frames are
+// JSON text by default; protocol 'msgpack' sends MessagePack binary frames with a codec the app passes or
+// that is loaded on first use (@msgpack/msgpack).
 
 /** An error reply from the server (`code` as in the protocol) or a local one: timeout, disconnected, closed. */
 export class RealtimeError extends Error {
@@ -19,10 +21,15 @@ const DEFAULTS = {
   pingInterval: 25_000, // checks a quiet connection; 0 turns it off
   refreshToken: true, // with getToken: send a fresh token before the current one expires
   trackUnread: true, // fetch the unread count on every connect
+  protocol: 'json', // or 'msgpack': the same objects as MessagePack in binary frames
 };
 
+// Loaded only for protocol 'msgpack' without options.codec. The name is a variable, and the comments tell
+// bundlers to leave the import alone, so that an app which never asks for MessagePack builds without it.
+const MSGPACK_MODULE = '@msgpack/msgpack';
+
 export class RealtimeClient {
-  #url; #options; #WebSocket; #getToken; #token;
+  #url; #options; #WebSocket; #getToken; #token; #codec; #frames = null;
   #ws = null; #state = 'disconnected'; #closed = true; #everConnected = false; #seq = 0;
   #nextId = 1; #pending = new Map(); #queued = []; #connectWaiters = [];
   #channels = new Map(); #listeners = new Map();
@@ -34,12 +41,15 @@ export class RealtimeClient {
   unread = 0;
 
   constructor(url, options = {}) {
-    const { token, getToken, WebSocket, ...rest } = options;
+    const { token, getToken, WebSocket, codec, ...rest } = options;
     this.#url = String(url).replace(/^http/, 'ws');
     this.#options = { ...DEFAULTS, ...rest };
     this.#WebSocket = WebSocket ?? globalThis.WebSocket;
     if (!this.#WebSocket) throw new TypeError('no WebSocket: pass options.WebSocket (for Node 20, the "ws" package)');
     if (!token && !getToken) throw new TypeError('pass options.token or options.getToken');
+    if (!['json', 'msgpack'].includes(this.#options.protocol)) throw new TypeError(`options.protocol is 'json' or 'msgpack', not '${this.#options.protocol}'`);
+    if (codec && (typeof codec.encode !== 'function' || typeof codec.decode !== 'function')) throw new TypeError('options.codec needs encode(value) and decode(bytes)');
+    this.#codec = codec;
     this.#token = token;
     this.#getToken = getToken;
   }
@@ -155,6 +165,12 @@ export class RealtimeClient {
   async #open() {
     const seq = ++this.#seq;
     this.#setState(this.#everConnected ? 'reconnecting' : 'connecting');
+    try {
+      this.#frames ??= await framesFor(this.#options.protocol, this.#codec);
+    } catch (error) { // no MessagePack codec: retrying cannot help
+      if (seq === this.#seq) this.#giveUp(error);
+      return;
+    }
     let token;
     try {
       if (this.#getToken && (!this.#token || this.#authFailures > 0)) this.#token = await this.#getToken();
@@ -165,14 +181,14 @@ export class RealtimeClient {
       return this.#scheduleReconnect(0, 'getToken failed');
     }
     if (seq !== this.#seq) return;
+    const { subprotocol } = this.#frames;
     let ws;
     try {
-      ws = new this.#WebSocket(this.#url);
+      ws = subprotocol ? new this.#WebSocket(this.#url, subprotocol) : new this.#WebSocket(this.#url);
     } catch (error) { // a malformed URL, or a page that may not open it: retrying cannot help
-      this.#closed = true;
-      this.#failWaiters(new RealtimeError('closed', `cannot open ${this.#url}: ${error.message}`));
-      return this.#setState('disconnected');
+      return this.#giveUp(new RealtimeError('closed', `cannot open ${this.#url}: ${error.message}`));
     }
+    if (subprotocol) ws.binaryType = 'arraybuffer'; // bytes for decode(), not a Blob (browsers) or a Buffer (ws)
     this.#ws = ws;
     this.#timers.connect = setTimeout(() => this.#drop(ws, 4000, 'connect timed out'), this.#options.connectTimeout);
     ws.onopen = () => {
@@ -232,6 +248,13 @@ export class RealtimeClient {
     this.#scheduleReconnect(code, reason, unauthorized);
   }
 
+  // Ends the client after a failure that no retry can mend.
+  #giveUp(error) {
+    this.#closed = true;
+    this.#failWaiters(error);
+    this.#setState('disconnected');
+  }
+
   #scheduleReconnect(code, reason, now = false) {
     const { minReconnectDelay: min, maxReconnectDelay: max } = this.#options;
     const ceiling = Math.min(max, min * 2 ** this.#attempt++);
@@ -278,7 +301,7 @@ export class RealtimeClient {
       }, this.#options.requestTimeout);
       this.#pending.set(id, { ws, resolve, reject, timer });
       try {
-        ws.send(JSON.stringify({ id, type, ...fields }));
+        ws.send(this.#frames.write({ id, type, ...fields }));
       } catch (error) {
         this.#pending.delete(id);
         clearTimeout(timer);
@@ -290,7 +313,7 @@ export class RealtimeClient {
   #onFrame(ws, data) {
     if (ws !== this.#ws) return;
     let frame;
-    try { frame = JSON.parse(typeof data === 'string' ? data : String(data)); } catch { return; }
+    try { frame = this.#frames.read(data); } catch { return; }
     if (frame.type === undefined) { // a reply; pushes always have a type (and a notification has an id of its own)
       const call = this.#pending.get(frame.id);
       if (call) {
@@ -387,13 +410,42 @@ export class RealtimeClient {
   }
 }
 
-// Calls an app's listener. Its exception is rethrown outside the client, so it is reported and the
-// client's own state stays consistent.
+// How frames are written and read. JSON asks for no subprotocol (a node's default is realtime.json), so
+// that a node which predates subprotocols accepts it too: a browser fails a socket whose server does not
+// echo the subprotocol it asked for.
+const JSON_FRAMES = {
+  subprotocol: null,
+  write: (frame) => JSON.stringify(frame),
+  read: (data) => JSON.parse(typeof data === 'string' ? data : String(data)),
+};
+
+async function framesFor(protocol, codec) {
+  if (protocol === 'json') return JSON_FRAMES;
+  if (!codec) {
+    try {
+      codec = await import(/* webpackIgnore: true */ /* @vite-ignore */ MSGPACK_MODULE);
+    } catch (error) {
+      throw new RealtimeError('closed', `protocol 'msgpack' needs a MessagePack codec: install @msgpack/msgpack, or pass options.codec (${error.message})`);
+    }
+  }
+  return {
+    subprotocol: 'realtime.msgpack',
+    // Encodes what JSON.stringify would write: toJSON() applied (a Date is its ISO string), undefined fields
+    // left out, NaN as null. As they are, they would be a MessagePack extension, nil and a float, which
+    // the server refuses or reads otherwise. The codec must decode integers as numbers (the default of
+    // @msgpack/msgpack, which reads one past 2^53 as the same inexact number JSON.parse gives, not a BigInt).
+    write: (frame) => codec.encode(JSON.parse(JSON.stringify(frame))),
+    read: (data) => codec.decode(new Uint8Array(data)),
+  };
+}
+
 // The position a subscription has reached, as a subscribe's `since`; null before its first reply.
 function since(sub) {
   return sub.epoch != null ? { epoch: sub.epoch, offset: sub.offset } : null;
 }
 
+// Calls an app's listener. Its exception is rethrown outside the client, so it is reported and the
+// client's own state stays consistent.
 function safely(listener, payload) {
   try {
     listener?.(payload);

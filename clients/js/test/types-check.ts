@@ -3,6 +3,7 @@
 // src/realtime.d.ts with the types an app would give them, and each @ts-expect-error line is a misuse
 // that the declarations must refuse. The maps keyed by `keyof RealtimeClient` and `keyof RealtimeEvents`
 // and the Required<…> objects fail to compile when a declaration is added that this file does not use.
+import * as msgpack from '@msgpack/msgpack';
 import {
   RealtimeClient,
   RealtimeError,
@@ -14,6 +15,7 @@ import {
   type HistoryPage,
   type InboxItem,
   type Message,
+  type MessagePackCodec,
   type NotificationPush,
   type Position,
   type Presence,
@@ -36,8 +38,20 @@ const options: Required<RealtimeOptions> = {
   pingInterval: 25_000,
   refreshToken: true,
   trackUnread: true,
+  protocol: 'msgpack',
+  codec: msgpack, // the module itself is a codec
 };
 const client = new RealtimeClient('ws://localhost:5000/ws', options);
+new RealtimeClient('ws://localhost:5000/ws', { token: 'a.jwt.token', protocol: 'json' });
+new RealtimeClient('ws://localhost:5000/ws', { token: 'a.jwt.token', protocol: 'msgpack' }); // loads @msgpack/msgpack itself
+const ownCodec: MessagePackCodec = { encode: (value) => msgpack.encode(value), decode: (bytes: Uint8Array) => msgpack.decode(bytes) };
+new RealtimeClient('ws://localhost:5000/ws', { token: 'a.jwt.token', protocol: 'msgpack', codec: ownCodec });
+// @ts-expect-error the protocols are 'json' and 'msgpack'
+new RealtimeClient('ws://localhost:5000/ws', { token: 'a.jwt.token', protocol: 'cbor' });
+// @ts-expect-error a codec decodes too
+new RealtimeClient('ws://localhost:5000/ws', { token: 'a.jwt.token', protocol: 'msgpack', codec: { encode: msgpack.encode } });
+// @ts-expect-error encode returns bytes
+new RealtimeClient('ws://localhost:5000/ws', { token: 'a.jwt.token', codec: { encode: (value: unknown) => JSON.stringify(value), decode: msgpack.decode } });
 new RealtimeClient(new URL('ws://localhost:5000/ws'), { getToken: () => 'a.jwt.token' });
 // @ts-expect-error the options (a token or getToken) are required
 new RealtimeClient('ws://localhost:5000/ws');

@@ -1,12 +1,17 @@
 // The demo page: sign in with a development token, chat in rooms, see who is here, get notifications.
-// Everything goes through the JS client (clients/js/src/realtime.js, served as /realtime.js).
+// Everything goes through the JS client (clients/js/src/realtime.js, served as /realtime.js), over JSON
+// or MessagePack frames as the switch in the header says.
 import { RealtimeClient } from './realtime.js';
 
 const $ = (id) => document.getElementById(id);
 const DEFAULT_ROOM = 'lobby';
 const NAME_KEY = 'realtime-demo-name';
+const PROTOCOL_KEY = 'realtime-demo-protocol';
+const PROTOCOLS = { json: 'JSON', msgpack: 'MessagePack' };
 
 let client = null;
+let signedInAs = null; // the name development tokens are asked for
+let protocol = 'json'; // the frames `client` speaks
 let current = null; // the channel shown in the chat
 const rooms = new Map(); // channel → { channel, epoch, messages: Map(offset → message), presence: Map(client → user) }
 const inbox = []; // notifications and direct messages, newest first
@@ -30,6 +35,7 @@ function element(tag, attributes = {}, ...children) {
 // ---- signing in and out ----
 
 $('name').value = localStorage.getItem(NAME_KEY) ?? '';
+$('protocol').value = localStorage.getItem(PROTOCOL_KEY) in PROTOCOLS ? localStorage.getItem(PROTOCOL_KEY) : 'json';
 
 $('sign-in-form').addEventListener('submit', async (event) => {
   event.preventDefault();
@@ -47,6 +53,7 @@ $('sign-in-form').addEventListener('submit', async (event) => {
 $('sign-out').addEventListener('click', () => {
   client?.close();
   client = null;
+  signedInAs = null;
   rooms.clear();
   inbox.length = 0;
   current = null;
@@ -68,11 +75,8 @@ async function devToken(user) {
 }
 
 async function signIn(name) {
-  client = new RealtimeClient(new URL('/ws', location.href), { getToken: () => devToken(name) });
-  listen(client);
-  // The client retries a failing getToken with backoff; while signing in, show the failure instead.
-  const tokenFailed = new Promise((_, reject) => client.on('error', reject));
-  const info = await Promise.race([client.connect(), tokenFailed]);
+  const info = await connectAs(name);
+  signedInAs = name;
   localStorage.setItem(NAME_KEY, name);
   $('me').textContent = info.user;
   $('whoami').hidden = false;
@@ -81,6 +85,67 @@ async function signIn(name) {
   renderCurl();
   await Promise.all([loadInbox(), join(DEFAULT_ROOM)]);
   $('message').focus();
+}
+
+// A client for `name` that speaks the protocol the switch shows; resolves once it is connected.
+async function connectAs(name) {
+  protocol = $('protocol').value;
+  client = new RealtimeClient(new URL('/ws', location.href), {
+    getToken: () => devToken(name),
+    protocol,
+    // No bundler here: the codec is the browser build of @msgpack/msgpack, fetched the first time it is needed.
+    codec: protocol === 'msgpack' ? await messagePack() : undefined,
+  });
+  listen(client);
+  // The client retries a failing getToken with backoff; while signing in, show the failure instead.
+  const tokenFailed = new Promise((_, reject) => client.on('error', reject));
+  return Promise.race([client.connect(), tokenFailed]);
+}
+
+let messagePackLoaded = null;
+function messagePack() {
+  messagePackLoaded ??= new Promise((resolve, reject) => {
+    document.head.append(element('script', {
+      src: 'vendor/msgpack/msgpack.min.js', // defines the global MessagePack, whose encode and decode are a codec
+      onload: () => resolve(globalThis.MessagePack),
+      onerror: () => {
+        messagePackLoaded = null;
+        reject(new Error('vendor/msgpack/msgpack.min.js did not load'));
+      },
+    }));
+  });
+  return messagePackLoaded;
+}
+
+// ---- switching protocol ----
+
+$('protocol').addEventListener('change', async () => {
+  localStorage.setItem(PROTOCOL_KEY, $('protocol').value);
+  if (!signedInAs) return; // the next sign-in uses it
+  $('protocol').disabled = true;
+  try {
+    await reconnect();
+  } catch (error) {
+    notice(`Could not switch to ${PROTOCOLS[$('protocol').value]}: ${error.message}`);
+  } finally {
+    $('protocol').disabled = false;
+  }
+});
+
+// A new client with the chosen protocol in place of the old one. Each joined room resumes where the old
+// client left off, so what was published during the switch is replayed, and nothing is shown twice.
+async function reconnect() {
+  const old = client;
+  const joined = [...rooms.values()].filter((room) => room.joined);
+  const positions = new Map(joined.map((room) => [room.channel, old.position(room.channel)]));
+  old.close();
+  await connectAs(signedInAs);
+  await Promise.all([loadInbox(), ...joined.map(async (room) => {
+    const since = positions.get(room.channel);
+    const { recovered } = await client.subscribe(room.channel, since ? { since } : {});
+    if (!recovered) await reloadRoom(room);
+    await refreshPresence(room);
+  })]);
 }
 
 // ---- client events ----
@@ -158,7 +223,10 @@ function setConnection(state, text, recovered) {
   indicator.dataset.state = state;
   if (recovered === undefined) delete indicator.dataset.recovered;
   else indicator.dataset.recovered = String(recovered);
-  indicator.textContent = text;
+  // A live connection says which frames it carries.
+  if (state === 'connected') indicator.dataset.protocol = protocol;
+  else delete indicator.dataset.protocol;
+  indicator.textContent = state === 'connected' ? `${text} · ${PROTOCOLS[protocol]}` : text;
 }
 
 // ---- rooms and chat ----
