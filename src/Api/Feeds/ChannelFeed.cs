@@ -22,6 +22,7 @@ internal sealed class ChannelFeed(string channel, ChannelFeeds owner)
     private Task? _refill;                                  // the read from history in progress, if any
     private string? _epoch;
     private long _delivered;
+    private long _startedAt;                                // where delivery began in this epoch: nothing at or below it was handed on
     private long _presenceSeen;                             // the newest join or leave shown (by the channel's sequence)
 
     /// <summary>The most messages held back behind a gap; past it the subscribers are evicted rather than the node
@@ -51,14 +52,20 @@ internal sealed class ChannelFeed(string channel, ChannelFeeds owner)
 
     public void Remove(IChannelSubscriber subscription) => _subscribers = _subscribers.Where(s => s != subscription).ToArray();
 
-    /// <summary>The first subscribe reply sets where delivery starts, unless a message came first.</summary>
-    public Task StartAtAsync(string epoch, long offset, long presenceSequence = 0)
+    /// <summary>
+    /// A subscribe reply: the first one sets where delivery starts. Returns the offset above which this feed hands
+    /// the new subscription its messages. It is above the reply's <paramref name="offset"/> when the subscription was
+    /// added before the feed started and another socket's later reply started it further on: the messages between
+    /// were never handed to anyone here, so the subscription must take them from history.
+    /// </summary>
+    public Task<long> StartAtAsync(string epoch, long offset, long presenceSequence = 0)
     {
+        var from = offset;
         lock (_gate)
         {
             if (_epoch is null)
             {
-                (_epoch, _delivered) = (epoch, offset);
+                (_epoch, _delivered, _startedAt) = (epoch, offset, offset);
 
                 // Messages that came before this reply were held: now it is known where they start.
                 var first = _early.Values.ToArray();
@@ -68,6 +75,10 @@ internal sealed class ChannelFeed(string channel, ChannelFeeds owner)
                     Accept(publication);
                 }
             }
+            else if (epoch == _epoch && offset < _startedAt)
+            {
+                from = _startedAt;
+            }
         }
 
         lock (_presenceGate)
@@ -75,7 +86,7 @@ internal sealed class ChannelFeed(string channel, ChannelFeeds owner)
             _presenceSeen = Math.Max(_presenceSeen, presenceSequence);
         }
 
-        return Task.CompletedTask;
+        return Task.FromResult(from);
     }
 
     /// <summary>A message from the stream: delivered at once if it is the next offset, held while a gap before it is
@@ -108,7 +119,7 @@ internal sealed class ChannelFeed(string channel, ChannelFeeds owner)
             FeedsLog.EpochChanged(owner.Logger, Channel, _epoch!, publication.Epoch);
 
             // A new history: follow it from this message on.
-            (_epoch, _delivered) = (publication.Epoch, publication.Offset - 1);
+            (_epoch, _delivered, _startedAt) = (publication.Epoch, publication.Offset - 1, publication.Offset - 1);
             _early.Clear();
         }
 

@@ -208,11 +208,16 @@ internal sealed partial class Session
         // In the feed before the grain knows the member: a push racing the reply is held, not lost.
         var subscription = new ChannelSubscription(this, channel);
         var feed = _registry.Feeds.Add(channel, subscription);
+        var grain = _registry.Grains.GetGrain<IChannelGrain>(channel);
         SubscribeResult result;
         try
         {
-            result = await _registry.Grains.GetGrain<IChannelGrain>(channel)
-                .SubscribeAsync(_registry.Feeds.MemberOf(subscription), Identity!, command.Since).ConfigureAwait(false);
+            result = await grain.SubscribeAsync(_registry.Feeds.MemberOf(subscription), Identity!, command.Since).ConfigureAwait(false);
+            var from = await feed.StartAtAsync(result.Epoch, result.Offset, result.PresenceSequence).ConfigureAwait(false);
+            if (from > result.Offset)
+            {
+                result = await ReachAsync(grain, result, from, command.Since is not null).ConfigureAwait(false);
+            }
         }
         catch
         {
@@ -220,7 +225,6 @@ internal sealed partial class Session
             throw;
         }
 
-        await feed.StartAtAsync(result.Epoch, result.Offset, result.PresenceSequence).ConfigureAwait(false);
         _subscriptions.Add(channel, subscription);
         _registry.Metrics.Subscribed();
         subscription.Confirm(result.Offset, result.PresenceSequence, ServerFrames.Result(command.Id, result, static (w, r) =>
@@ -232,6 +236,28 @@ internal sealed partial class Session
             ServerFrames.WriteMessages(w, r.Messages);
         }));
         return null;
+    }
+
+    // This socket's reply stops short of where the channel's feed on this node began (sockets subscribing at once
+    // to a channel new here, and another's reply started the feed further on): nothing between was handed on here.
+    // A subscriber that asked to recover gets those messages from history in its reply; one that did not simply
+    // starts where the feed did. Either way the reply's offset is where live delivery continues, with no gap.
+    private async Task<SubscribeResult> ReachAsync(IChannelGrain grain, SubscribeResult result, long from, bool recovering)
+    {
+        if (!recovering)
+        {
+            return result with { Offset = from };
+        }
+
+        var missed = from - result.Offset;
+        var page = await grain.HistoryAsync(Identity, new HistoryQuery((int)Math.Min(missed, MaxLimit), After: result.Offset)).ConfigureAwait(false);
+        var between = page.Messages.Where(m => m.Offset <= from).ToList();
+        return result with
+        {
+            Offset = from,
+            Messages = [.. result.Messages, .. between],
+            Recovered = result.Recovered && page.Epoch == result.Epoch && between.Count == missed,
+        };
     }
 
     private async Task<byte[]?> UnsubscribeAsync(ClientCommand command)

@@ -39,6 +39,39 @@ public sealed class FanOutTests
         Assert.Same(forms[0], frames[0].In(WireFormat.MessagePack));
     }
 
+    [Fact]
+    public async Task A_subscription_added_before_its_feed_started_is_told_to_take_what_lies_below_the_start_from_history()
+    {
+        // Two sockets subscribe at once to a channel new on this node: both join the feed before either reply, and the
+        // later reply (further on) starts it. The earlier one must then reach the start from history, or it would jump.
+        await using var server = await RealtimeServer.StartAsync();
+        var grains = server.Services.GetRequiredService<IGrainFactory>();
+        var feeds = server.Services.GetRequiredService<ChannelFeeds>();
+        var channel = grains.GetGrain<IChannelGrain>("chat:start");
+        var data = "{\"n\":1}"u8.ToArray().AsImmutable();
+        for (var i = 0; i < 3; i++)
+        {
+            await channel.PublishAsync(null, data, idempotencyKey: null);
+        }
+
+        RecordingSubscriber early = new("c1", "alice"), late = new("c2", "bob"), after = new("c3", "carol");
+        var feed = feeds.Add("chat:start", early);
+        feeds.Add("chat:start", late);
+        var earlyReply = await channel.SubscribeAsync(feeds.MemberOf(early), new ClientIdentity("alice", []), since: null);
+        await channel.PublishAsync(null, data, idempotencyKey: null);
+        await channel.PublishAsync(null, data, idempotencyKey: null);
+        var lateReply = await channel.SubscribeAsync(feeds.MemberOf(late), new ClientIdentity("bob", []), since: null);
+
+        Assert.Equal((3L, 5L), (earlyReply.Offset, lateReply.Offset));
+        Assert.Equal(5, await feed.StartAtAsync(lateReply.Epoch, lateReply.Offset));
+        Assert.Equal(5, await feed.StartAtAsync(earlyReply.Epoch, earlyReply.Offset));
+
+        // A subscription added once the feed runs is handed everything after its own reply.
+        feeds.Add("chat:start", after);
+        var afterReply = await channel.SubscribeAsync(feeds.MemberOf(after), new ClientIdentity("carol", []), since: null);
+        Assert.Equal(afterReply.Offset, await feed.StartAtAsync(afterReply.Epoch, afterReply.Offset));
+    }
+
     /// <summary>A subscriber that keeps the first message frame it is handed.</summary>
     private sealed class RecordingSubscriber(string client, string user) : IChannelSubscriber
     {

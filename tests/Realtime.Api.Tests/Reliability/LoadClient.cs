@@ -32,6 +32,8 @@ public sealed class LoadClient : IAsyncDisposable
 
     public string User { get; }
 
+    private int _sockets;
+
     public string? Channel { get; private set; }
 
     public string? Epoch { get; private set; }
@@ -45,6 +47,9 @@ public sealed class LoadClient : IAsyncDisposable
 
     /// <summary>Messages skipped: an offset more than one above the previous one.</summary>
     public long Missing { get; private set; }
+
+    /// <summary>Each jump in offsets, as "before→after (how it came, socket n)", to tell a failure where to look.</summary>
+    public List<string> Gaps { get; } = [];
 
     /// <summary>Subscriptions that came back <c>recovered:false</c>.</summary>
     public int Unrecovered { get; private set; }
@@ -93,7 +98,7 @@ public sealed class LoadClient : IAsyncDisposable
 
             foreach (var message in result.GetProperty("messages").EnumerateArray())
             {
-                Track(message.GetProperty("epoch").GetString()!, message.GetProperty("offset").GetInt64(), TimestampOf(message));
+                Track(message.GetProperty("epoch").GetString()!, message.GetProperty("offset").GetInt64(), TimestampOf(message), source: "recovered");
             }
 
             // Live messages continue after the reply's offset; with nothing to recover that is where we start.
@@ -202,6 +207,7 @@ public sealed class LoadClient : IAsyncDisposable
         await socket.ConnectAsync(new Uri($"{webSocketUri}?token={RealtimeServer.Token(User)}"), cts.Token);
         _socket?.Dispose();
         _socket = socket;
+        _sockets++;
         var closed = new TaskCompletionSource<int?>(TaskCreationOptions.RunContinuationsAsynchronously);
         _closed = closed;
         _ = ReceiveLoopAsync(socket, closed);
@@ -291,7 +297,7 @@ public sealed class LoadClient : IAsyncDisposable
     }
 
     // Offsets must rise by exactly one: anything at or below the last is a duplicate, a jump is a gap.
-    private void Track(string epoch, long offset, long? sentAt, long? receivedAt = null)
+    private void Track(string epoch, long offset, long? sentAt, long? receivedAt = null, string source = "live")
     {
         if (Epoch is not null && epoch != Epoch)
         {
@@ -303,6 +309,11 @@ public sealed class LoadClient : IAsyncDisposable
         {
             Duplicates++;
             return;
+        }
+
+        if (offset > LastOffset + 1)
+        {
+            Gaps.Add($"{LastOffset}→{offset} ({source}, socket {_sockets})");
         }
 
         Missing += offset - LastOffset - 1;
