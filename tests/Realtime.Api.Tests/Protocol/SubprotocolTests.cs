@@ -151,6 +151,63 @@ public sealed class SubprotocolTests
         await Witness.AssertNodeServesOthersAsync(server);
     }
 
+    // The same refusals seen on the wire, from a client no library would be: the exact frames both ways.
+    [Fact]
+    public async Task Over_raw_tcp_a_MessagePack_socket_answers_in_binary_frames_and_closes_a_text_frame_with_1003()
+    {
+        await using var server = await RealtimeServer.StartAsync(new Dictionary<string, string?> { ["Realtime:Limits:CloseTimeout"] = "00:00:01" });
+        await using var raw = await RawWebSocket.ConnectAsync(server.WebSocketUri, $"/ws?token={RealtimeServer.Token("mallory")}",
+            "Sec-WebSocket-Protocol: realtime.msgpack\r\n");
+        Assert.Contains("Sec-WebSocket-Protocol: realtime.msgpack", raw.Handshake, StringComparison.OrdinalIgnoreCase);
+
+        var ping = global::MessagePack.MessagePackSerializer.ConvertFromJson("""{"id":1,"type":"ping"}""");
+        await raw.SendFrameAsync(RawFrame.Binary, ping);
+        Assert.Equal("""{"id":1,"result":{}}""", ToJson(await NextDataFrameAsync(raw, RawFrame.Binary)));
+
+        var truncated = global::MessagePack.MessagePackSerializer.ConvertFromJson("""{"id":2,"type":"subscribe","channel":"chat:raw"}""")[..^4];
+        await raw.SendFrameAsync(RawFrame.Binary, truncated);
+        Assert.StartsWith("""{"id":2,"error":{"code":"bad_request","message":"malformed MessagePack""", ToJson(await NextDataFrameAsync(raw, RawFrame.Binary)));
+
+        var wrongType = global::MessagePack.MessagePackSerializer.ConvertFromJson("""{"id":3,"type":"history","channel":"chat:raw","before":"yesterday"}""");
+        await raw.SendFrameAsync(RawFrame.Binary, wrongType);
+        Assert.StartsWith("""{"id":3,"error":{"code":"bad_request""", ToJson(await NextDataFrameAsync(raw, RawFrame.Binary)));
+
+        await raw.SendTextAsync("""{"id":4,"type":"ping"}""");
+        var ending = await RawFrames.ReadUntilClosedAsync(raw, TimeSpan.FromSeconds(20));
+        Assert.Equal(1003, ending.CloseCode);
+        await Witness.AssertNodeServesOthersAsync(server);
+    }
+
+    [Fact]
+    public async Task Over_raw_tcp_a_binary_frame_on_a_json_socket_closes_it_with_1003()
+    {
+        await using var server = await RealtimeServer.StartAsync(new Dictionary<string, string?> { ["Realtime:Limits:CloseTimeout"] = "00:00:01" });
+        await using var raw = await RawWebSocket.ConnectAsync(server.WebSocketUri, $"/ws?token={RealtimeServer.Token("mallory")}");
+
+        await raw.SendFrameAsync(RawFrame.Binary, global::MessagePack.MessagePackSerializer.ConvertFromJson("""{"id":1,"type":"ping"}"""));
+
+        var ending = await RawFrames.ReadUntilClosedAsync(raw, TimeSpan.FromSeconds(20));
+        Assert.Equal(1003, ending.CloseCode);
+        Assert.Contains("realtime.msgpack", ending.CloseReason);
+        await Witness.AssertNodeServesOthersAsync(server);
+    }
+
+    private static string ToJson(RawFrame frame) => global::MessagePack.MessagePackSerializer.ConvertToJson(frame.Payload);
+
+    private static async Task<RawFrame> NextDataFrameAsync(RawWebSocket raw, byte opcode)
+    {
+        using var timeout = new CancellationTokenSource(TestClient.Timeout);
+        while (true)
+        {
+            var frame = await RawFrames.ReadAsync(raw.Stream, timeout.Token) ?? throw new WebSocketException("the server closed the connection");
+            if (frame.Opcode is RawFrame.Text or RawFrame.Binary)
+            {
+                Assert.Equal(opcode, frame.Opcode);
+                return frame;
+            }
+        }
+    }
+
     // The server's answer to an upgrade request with the given extra headers: status line, headers and body.
     internal static async Task<string> RawResponseAsync(RealtimeServer server, string extraHeaders)
     {
