@@ -13,31 +13,37 @@ using Realtime.Bench.Shared;
 // the same chat message (about 500 bytes of data) at a steady rate, below capacity; the probe counts every byte the
 // subscribers' sockets read and the server's CPU time while the messages go out.
 var options = Options.Parse(args);
-// Chat messages of about 500 bytes of data: a few different texts, so a compressor that keeps its context between
-// messages (context takeover) is not flattered by the same bytes over and over.
-string[] texts =
-[
-    "Morning all! Quick update on the release: the build passed overnight, the staging deploy is green, and the migration "
-    + "ran in under two minutes. I'll start the production rollout at ten unless anyone objects. Please keep an eye on the "
-    + "error dashboard for the first hour and ping me here if you see anything odd. Thanks for the late fixes yesterday.",
-    "Heads up: the payments provider is rotating their certificates tonight between 1 and 3 am UTC. Our client pins the "
-    + "intermediate, so I've added the new chain to the config and deployed it to staging. If the smoke tests stay green "
-    + "I'll ship it to production after lunch. Nothing for you to do, but don't be surprised by the alert about expiry.",
-    "Can someone review the pull request for the notification retries? It changes the backoff from fixed five seconds to "
-    + "exponential with jitter, capped at two minutes, and adds a dead-letter table after ten attempts. I tested it with "
-    + "the flaky webhook endpoint from last week and nothing was lost. Tests pass locally; CI is still running on it.",
-    "Lunch plans: the new ramen place on the corner opened this week and they do a set menu for twelve euros. A few of us "
-    + "are heading over at half past twelve, anyone is welcome to join. If it's raining we'll order in instead; reply "
-    + "here with what you want by noon and I'll put the order through. Vegetarian options are on the second page.",
-];
-JsonElement Payload(int i) => JsonSerializer.SerializeToElement(new
+// Chat messages of about 500 bytes of data, each different: about 75 words drawn (seeded by the message's number)
+// from a few hundred common ones, the frequent ones often, as in real text. So a compressor that keeps its context
+// between messages (context takeover) gains what shared vocabulary gives it, not the same sentences over and over.
+string[] words = ("the be to of and a in that have I it for not on with he as you do at this but his by from they we say her she "
+    + "or an will my one all would there their what so up out if about who get which go me when make can like time no just him "
+    + "know take people into year your good some could them see other than then now look only come its over think also back "
+    + "after use two how our work first well way even new want because any these give day most us release build deploy staging "
+    + "production test tests passed failed review merge branch fix bug issue ticket customer order payment invoice meeting lunch "
+    + "tomorrow today tonight morning please thanks team update quick note check dashboard alert error retry queue database "
+    + "server client cache latency minutes hours week sprint plan ship rollout rollback config migration schema index query").Split(' ');
+JsonElement Payload(int i)
 {
-    text = texts[i % texts.Length],
-    user = "maria.lopez",
-    room = "team:release",
-    mentions = new[] { "sam", "priya" },
-    n = i,
-});
+    var random = new Random(i);
+    var text = new StringBuilder();
+    while (text.Length < 380)
+    {
+        // Zipf-like: the square of a uniform number favours the first, most common words.
+        var pick = random.NextDouble();
+        text.Append(words[(int)(pick * pick * words.Length)]).Append(random.Next(12) == 0 ? ". " : " ");
+    }
+
+    return JsonSerializer.SerializeToElement(new
+    {
+        text = text.ToString().TrimEnd(),
+        user = "maria.lopez",
+        room = "team:release",
+        mentions = new[] { "sam", "priya" },
+        n = i,
+    });
+}
+
 var dataBytes = JsonSerializer.SerializeToUtf8Bytes(Payload(0)).Length;
 
 var results = new List<Result>();
