@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net.Http.Json;
+using System.Text.Json;
 using Realtime.Api.Tests.Cluster;
 using Realtime.Api.Tests.Infrastructure;
 using Xunit.Abstractions;
@@ -26,6 +27,10 @@ public sealed class FaultTests(ITestOutputHelper output)
     [Fact]
     public Task A_postgres_restart_under_load_keeps_every_ack_and_reports_every_failure() =>
         RestartPostgresUnderLoadAsync(perSecond: 100, subscribers: 20, channels: 4, TimeSpan.FromSeconds(8), outage: TimeSpan.FromSeconds(2));
+
+    [Fact]
+    public Task A_postgres_restart_under_load_behind_two_client_front_ends_keeps_every_ack_and_reports_every_failure() =>
+        RestartPostgresUnderLoadAsync(perSecond: 100, subscribers: 20, channels: 4, TimeSpan.FromSeconds(8), outage: TimeSpan.FromSeconds(2), separate: true);
 
     [Fact]
     [Trait("Category", "Long")]
@@ -86,6 +91,63 @@ public sealed class FaultTests(ITestOutputHelper output)
         finally
         {
             await LoadRun.DisposeAllAsync([.. subs, publisher]);
+        }
+    }
+
+    [Fact]
+    public async Task A_front_end_killed_sends_its_clients_through_the_other_and_their_presence_leaves_with_leave_pushed()
+    {
+        // Silos and front ends as separate processes, with the product's own heartbeat and node timeout (5 s, 15 s).
+        await using var cluster = await TestCluster.StartAsync(apiNodes: 0, LoadRun.ClusterSettings);
+        await cluster.AddNodeAsync(silo: true);
+        await cluster.AddNodeAsync(silo: true);
+        TestNode[] frontEnds = [await cluster.AddNodeAsync(client: true), await cluster.AddNodeAsync(client: true)];
+        await using var watcher = await frontEnds[1].ConnectAsync("watcher");
+        await watcher.CallAsync(new { type = "subscribe", channel = "chat:fe" });
+        var mover = await LoadClient.ConnectAsync(frontEnds[0].WebSocketUri, "mover");
+        await using var ghost = await frontEnds[0].ConnectAsync("ghost");
+        try
+        {
+            await mover.SubscribeAsync("chat:fe");
+            await ghost.CallAsync(new { type = "subscribe", channel = "chat:fe" });
+            await watcher.NextPushAsync("join");
+            await watcher.NextPushAsync("join");
+            for (var i = 0; i < 3; i++)
+            {
+                await watcher.CallAsync(new { type = "publish", channel = "chat:fe", data = new { n = i } });
+            }
+
+            await Eventually.TrueAsync(() => Task.FromResult(mover.LastOffset == 3), "the mover has the first three messages");
+
+            var killed = Stopwatch.GetTimestamp();
+            frontEnds[0].Kill();
+            Assert.Null(await mover.Closed.WaitAsync(TimeSpan.FromSeconds(15))); // dropped, no close frame
+            for (var i = 3; i < 6; i++)
+            {
+                await watcher.CallAsync(new { type = "publish", channel = "chat:fe", data = new { n = i } });
+            }
+
+            // The client comes back through the other front end and recovers what it missed with since.
+            await mover.ReconnectAsync(frontEnds[1].WebSocketUri);
+            await LoadRun.CaughtUpAsync([mover], new Dictionary<string, long> { ["chat:fe"] = 6 }, TimeSpan.FromSeconds(30));
+            Assert.Equal((0, 0, 6), (mover.Missing, mover.Duplicates, mover.Delivered));
+
+            // The dead front end stops renewing: its members leave, with leave pushed, whichever silo holds the channel.
+            var left = new HashSet<string>();
+            while (left.Count < 2)
+            {
+                var leave = await watcher.NextPushAsync("leave", TimeSpan.FromSeconds(60));
+                left.Add(leave.GetProperty("client").GetString()!);
+            }
+
+            var after = Stopwatch.GetElapsedTime(killed);
+            var presence = await frontEnds[1].Http.GetFromJsonAsync<JsonElement>("/api/channels/chat:fe/presence");
+            Assert.Equal(["mover", "watcher"], presence.GetProperty("clients").EnumerateArray().Select(c => c.GetProperty("user").GetString()).Order());
+            Measured.Record(output, "kill-front-end", new Dictionary<string, object> { ["leave_after_ms"] = Measured.Round(after.TotalMilliseconds) });
+        }
+        finally
+        {
+            await mover.DisposeAsync();
         }
     }
 
@@ -233,11 +295,14 @@ public sealed class FaultTests(ITestOutputHelper output)
         }
     }
 
-    private async Task RestartPostgresUnderLoadAsync(int perSecond, int subscribers, int channels, TimeSpan duration, TimeSpan outage)
+    private async Task RestartPostgresUnderLoadAsync(int perSecond, int subscribers, int channels, TimeSpan duration, TimeSpan outage, bool separate = false)
     {
-        await using var cluster = await TestCluster.StartAsync(apiNodes: 2, LoadRun.ClusterSettings);
-        var subs = await LoadRun.SubscribersAsync(i => cluster[i % 2].WebSocketUri, subscribers, i => LoadRun.Channel(i % channels), "sub");
-        LoadClient[] publishers = [await LoadClient.ConnectAsync(cluster[0].WebSocketUri, "pub-a"), await LoadClient.ConnectAsync(cluster[1].WebSocketUri, "pub-b")];
+        // Two co-hosted nodes, or (separate) two silos behind two front ends that are Orleans clients.
+        await using var cluster = await TestCluster.StartAsync(apiNodes: separate ? 0 : 2, LoadRun.ClusterSettings);
+        TestNode[] silos = separate ? [await cluster.AddNodeAsync(silo: true), await cluster.AddNodeAsync(silo: true)] : [];
+        TestNode[] nodes = separate ? [await cluster.AddNodeAsync(client: true), await cluster.AddNodeAsync(client: true)] : [cluster[0], cluster[1]];
+        var subs = await LoadRun.SubscribersAsync(i => nodes[i % 2].WebSocketUri, subscribers, i => LoadRun.Channel(i % channels), "sub");
+        LoadClient[] publishers = [await LoadClient.ConnectAsync(nodes[0].WebSocketUri, "pub-a"), await LoadClient.ConnectAsync(nodes[1].WebSocketUri, "pub-b")];
         try
         {
             var publishing = LoadRun.PublishAsync(publishers, channels, perSecond, duration);
@@ -246,13 +311,14 @@ public sealed class FaultTests(ITestOutputHelper output)
             await Task.Delay(outage);
             await cluster.Postgres.StartAgainAsync();
             var sent = await publishing;
-            await Eventually.TrueAsync(async () => await cluster[0].IsReadyAsync() && await cluster[1].IsReadyAsync(), "both nodes ready again", TimeSpan.FromSeconds(30));
+            await Eventually.TrueAsync(async () => (await Task.WhenAll(nodes.Concat(silos).Select(n => n.IsReadyAsync()))).All(ready => ready),
+                "every node ready again", TimeSpan.FromSeconds(30));
 
             // Judge against what PostgreSQL holds, not against what the clients were told.
             var stored = new Dictionary<string, Dictionary<long, long>>();
             for (var c = 0; c < channels; c++)
             {
-                stored[LoadRun.Channel(c)] = await LoadRun.HistoryAsync(cluster[1].Http, LoadRun.Channel(c));
+                stored[LoadRun.Channel(c)] = await LoadRun.HistoryAsync(nodes[1].Http, LoadRun.Channel(c));
             }
 
             var acked = sent.Where(p => p.Outcome.Offset is not null).ToList();
@@ -275,7 +341,7 @@ public sealed class FaultTests(ITestOutputHelper output)
                 Assert.True(s.Missing == 0, $"{s.User} on {s.Channel} missed {s.Missing}: {string.Join(", ", s.Gaps)}");
                 Assert.Equal(last[s.Channel!], s.Delivered);
             });
-            Measured.Record(output, $"postgres-restart-{perSecond}-{subscribers}", new Dictionary<string, object>
+            Measured.Record(output, $"postgres-restart-{perSecond}-{subscribers}{(separate ? "-separate" : "")}", new Dictionary<string, object>
             {
                 ["published"] = sent.Count,
                 ["rate"] = perSecond,
