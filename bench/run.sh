@@ -7,17 +7,19 @@
 #
 # Options:
 #   --only a,b       run only these systems: realtime-memory, realtime-postgres, kestrel, signalr, node-ws, realtime-2nodes,
-#                    realtime-formats
+#                    realtime-cluster, signalr-2nodes, realtime-formats
 #   --clean          rebuild everything from scratch (dotnet build --no-incremental, npm ci)
 #   --no-build       use what was built last time
 #   --out FILE       write the report here instead of docs/benchmarks.md
 #
 # Systems: Realtime on the memory engine; Realtime on the postgres engine (a private PostgreSQL started here);
 # bench/peers/KestrelBroadcast, bench/peers/SignalRGroups and bench/peers/node-ws; and two Realtime nodes on
-# one PostgreSQL; and Realtime with compression on: idle sockets that agreed to permessage-deflate, and bench/FormatProbe's
+# one PostgreSQL; a Realtime cluster of two silos (src/Silo) and two front ends (src/Api as Orleans clients) on one
+# PostgreSQL, and SignalR on two nodes with its Redis backplane (a private redis-server started here); and Realtime with
+# compression on: idle sockets that agreed to permessage-deflate, and bench/FormatProbe's
 # bytes and CPU per delivery for JSON, MessagePack and each with deflate (channels of 100). Each server runs on core 0 (taskset -c 0; PostgreSQL too, it is part of the server side)
 # and the generator (bench/LoadGen) on core 1. The whole run holds /tmp/realtime-heavy.lock, so it never
-# overlaps another heavy run (test suites, soak runs) that takes the same lock. Ports 5301-5312 and 5391.
+# overlaps another heavy run (test suites, soak runs) that takes the same lock. Ports 5301-5322 and 5391-5392.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -103,14 +105,14 @@ QUICK_ARG=(); [[ $QUICK -eq 1 ]] && QUICK_ARG=(--quick)
 # ---- build -------------------------------------------------------------------------------------------
 if [[ $BUILD -eq 1 ]]; then
   say "building in Release"
-  for project in src/Api/Realtime.Api.csproj bench/LoadGen/LoadGen.csproj bench/FormatProbe/FormatProbe.csproj \
+  for project in src/Api/Realtime.Api.csproj src/Silo/Realtime.Silo.csproj bench/LoadGen/LoadGen.csproj bench/FormatProbe/FormatProbe.csproj \
                  bench/peers/KestrelBroadcast/KestrelBroadcast.csproj bench/peers/SignalRGroups/SignalRGroups.csproj; do
     dotnet build "$ROOT/$project" -c Release "${CLEAN[@]}" -nologo -v quiet -clp:NoSummary >"$RESULTS/build.log" 2>&1 \
       || { cat "$RESULTS/build.log"; die "build of $project failed"; }
   done
   (cd "$ROOT/bench/peers/node-ws" && npm ci --no-audit --no-fund --silent) || die "npm ci in bench/peers/node-ws failed"
 fi
-for port in 5301 5302 5303 5304 5311 5312 $PG_PORT; do port_busy "$port" && die "port $port is in use"; done
+for port in 5301 5302 5303 5304 5305 5306 5311 5312 5321 5322 5392 $PG_PORT; do port_busy "$port" && die "port $port is in use"; done
 
 # ---- Realtime ----------------------------------------------------------------------------------------
 API_DIR=$ROOT/src/Api/bin/Release/net10.0
@@ -151,7 +153,7 @@ if wanted realtime-memory; then
   stop "$pid"
 fi
 
-if wanted realtime-postgres || wanted realtime-2nodes; then
+if wanted realtime-postgres || wanted realtime-2nodes || wanted realtime-cluster; then
   start_postgres
   NOTES+=("PostgreSQL $(as_postgres "$(pg_bin)/postgres" --version | awk '{print $3}') runs on core 0 with the server, with default durability (fsync and synchronous_commit on); its CPU counts as the server's")
 fi
@@ -200,6 +202,47 @@ if wanted realtime-2nodes; then
   run_system realtime-2nodes "Realtime (2 nodes, postgres)" realtime ws://127.0.0.1:5311,ws://127.0.0.1:5312 "$pid_a" "" \
     --extra-pid "$pid_b" --pid-tree "$PG_PID" --fanout 100
   stop "$pid_a"; stop "$pid_b"
+fi
+
+if wanted realtime-cluster; then
+  # Silos hold the grains, front ends the sockets: every message goes from a silo to both front ends over Orleans.
+  create_db bench_cluster
+  conn="Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=bench_cluster"
+  SILO_DIR=$ROOT/src/Silo/bin/Release/net10.0
+  cluster_pids=()
+  for silo in 1 2; do
+    (cd "$SILO_DIR" && exec taskset -c 0 env $(realtime_env "bench-silo$silo" "532$silo" postgres "$conn") dotnet Realtime.Silo.dll) \
+      >"$RESULTS/realtime-cluster-silo$silo.log" 2>&1 &
+    cluster_pids+=($!); PIDS+=($!); wait_http "http://127.0.0.1:532$silo/health/ready"
+  done
+  for front in 1 2; do
+    (cd "$API_DIR" && exec taskset -c 0 env $(realtime_env "bench-front$front" "531$front" postgres "$conn") Realtime__Orleans__Role=client \
+      dotnet Realtime.Api.dll) >"$RESULTS/realtime-cluster-front$front.log" 2>&1 &
+    cluster_pids+=($!); PIDS+=($!); wait_http "http://127.0.0.1:531$front/health/ready"
+  done
+  run_system realtime-cluster "Realtime (2 silos + 2 front ends, postgres)" realtime ws://127.0.0.1:5311,ws://127.0.0.1:5312 "${cluster_pids[2]}" "" \
+    --extra-pid "${cluster_pids[3]}" --extra-pid "${cluster_pids[0]}" --extra-pid "${cluster_pids[1]}" --pid-tree "$PG_PID" --fanout 100
+  for pid in "${cluster_pids[@]}"; do stop "$pid"; done
+fi
+
+if wanted signalr-2nodes; then
+  if ! command -v redis-server >/dev/null; then
+    say "installing redis-server (Debian package)"
+    sudo=""; [[ $(id -u) -ne 0 ]] && sudo="sudo"
+    $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq redis-server >/dev/null || die "could not install redis-server"
+  fi
+  taskset -c 0 redis-server --port 5392 --bind 127.0.0.1 --save "" --appendonly no >"$RESULTS/redis.log" 2>&1 &
+  redis_pid=$!; PIDS+=("$redis_pid")
+  for i in $(seq 1 50); do port_busy 5392 && break; sleep 0.1; done
+  NOTES+=("SignalR (2 nodes): $(redis-server --version | awk '{print $3}' | tr -d 'v=') Redis on core 0 with the nodes; its CPU counts as the server's")
+  for node in 5 6; do
+    ASPNETCORE_URLS="http://127.0.0.1:530$node" SIGNALR_REDIS=127.0.0.1:5392 taskset -c 0 \
+      dotnet "$ROOT/bench/peers/SignalRGroups/bin/Release/net10.0/SignalRGroups.dll" >"$RESULTS/signalr-2nodes-$node.log" 2>&1 &
+    PIDS+=($!); eval "signalr_$node=\$!"; wait_http "http://127.0.0.1:530$node/metrics"
+  done
+  run_system signalr-2nodes "ASP.NET Core SignalR (2 nodes, Redis backplane)" signalr ws://127.0.0.1:5305,ws://127.0.0.1:5306 "$signalr_5" "" \
+    --extra-pid "$signalr_6" --extra-pid "$redis_pid" --fanout 100
+  stop "$signalr_5"; stop "$signalr_6"; stop "$redis_pid"
 fi
 
 if wanted realtime-formats; then

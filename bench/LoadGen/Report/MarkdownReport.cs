@@ -12,6 +12,11 @@ internal static class MarkdownReport
     public const string Memory = "realtime-memory";
     public const string Postgres = "realtime-postgres";
     public const string TwoNodes = "realtime-2nodes";
+    public const string Cluster = "realtime-cluster";
+    public const string SignalRTwoNodes = "signalr-2nodes";
+
+    /// <summary>Systems of several server processes: they get their own table, not the single-node ones.</summary>
+    public static readonly string[] MultiNode = [TwoNodes, Cluster, SignalRTwoNodes];
     private const string Begin = "<!-- results:begin -->";
     private const string End = "<!-- results:end -->";
 

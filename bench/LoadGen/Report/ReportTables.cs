@@ -11,7 +11,7 @@ internal sealed class ReportTables(List<SystemResult> systems, StringBuilder tex
     private readonly SystemResult? _kestrel = systems.Find(s => s.System == "kestrel");
     private readonly SystemResult? _signalr = systems.Find(s => s.System == "signalr");
     private readonly SystemResult? _deflate = systems.Find(s => s.System == "realtime-deflate");
-    private IEnumerable<SystemResult> SingleNode => systems.Where(s => s.System != MarkdownReport.TwoNodes);
+    private IEnumerable<SystemResult> SingleNode => systems.Where(s => !MarkdownReport.MultiNode.Contains(s.System));
 
     public void Targets()
     {
@@ -174,24 +174,34 @@ internal sealed class ReportTables(List<SystemResult> systems, StringBuilder tex
 
     public void TwoNodes()
     {
-        if (systems.Find(s => s.System == MarkdownReport.TwoNodes) is not { } two)
+        var several = systems.Where(s => MarkdownReport.MultiNode.Contains(s.System)).ToList();
+        if (several.Count == 0)
         {
             return;
         }
 
-        Line("### Two nodes on one PostgreSQL");
+        var signalr = several.Find(s => s.System == MarkdownReport.SignalRTwoNodes);
+        var oneNode = SingleNode.Where(s => s.System is MarkdownReport.Postgres or "signalr").ToList();
+        Line("### Several nodes");
         Line();
-        Line("Two Realtime Api processes on one PostgreSQL; every channel has subscribers on both nodes and publishers write to both, so " +
-             "every message crosses PostgreSQL (LISTEN/NOTIFY) to reach the other node.");
+        Line("Every channel has subscribers on both front ends and publishers write through both, so every message crosses from one " +
+             "process to another: Realtime's two co-hosted nodes on one PostgreSQL (grains on either node, Orleans streams between them); " +
+             "Realtime's cluster of two silos (`src/Silo`) and two front ends (`src/Api` as Orleans clients) on one PostgreSQL; SignalR's " +
+             "two nodes on its Redis backplane. Every server process (PostgreSQL and Redis included) shares core 0, so a second node adds " +
+             "no CPU here: the figures say what crossing between processes costs, not how a cluster of machines scales. The one-node rows " +
+             "repeat the single-node figures for comparison. Ratio: this row's capacity ÷ SignalR's on two nodes.");
         Line();
-        Line("| System | channels of | capacity pub/s | deliveries/s | p50 / p99 / p99.9 at 50% ms | lost | server CPU s / M deliveries |");
-        Line("|---|---:|---:|---:|---|---:|---:|");
-        foreach (var fanout in two.Fanout)
+        Line("| System | channels of | capacity pub/s | deliveries/s | p50 / p99 / p99.9 at 50% ms | lost | server CPU s / M deliveries | ÷ SignalR (2 nodes) |");
+        Line("|---|---:|---:|---:|---|---:|---:|---:|");
+        foreach (var system in oneNode.Concat(several))
         {
-            var half = fanout.Latency.ElementAtOrDefault(1);
-            Line($"| {two.Label} | {fanout.ChannelSize:N0} | {Num(fanout.Capacity?.PublishRate, "N0")} | {Num(fanout.Capacity?.DeliveriesPerSecond, "N0")} | " +
-                 $"{(half is null ? "–" : $"{half.P50Ms:N2} / {half.P99Ms:N2} / {half.P999Ms:N2}")} | {fanout.Latency.Sum(l => l.Lost)} | " +
-                 $"{Num(half?.CpuSecondsPerMillion, "N2")} |");
+            foreach (var fanout in system.Fanout.Where(f => several.Any(s => s.Fanout.Any(g => g.ChannelSize == f.ChannelSize))))
+            {
+                var half = fanout.Latency.ElementAtOrDefault(1);
+                Line($"| {system.Label} | {fanout.ChannelSize:N0} | {Num(fanout.Capacity?.PublishRate, "N0")} | {Num(fanout.Capacity?.DeliveriesPerSecond, "N0")} | " +
+                     $"{(half is null ? "–" : $"{half.P50Ms:N2} / {half.P99Ms:N2} / {half.P999Ms:N2}")} | {fanout.Latency.Sum(l => l.Lost)} | " +
+                     $"{Num(half?.CpuSecondsPerMillion, "N2")} | {Ratio(Capacity(system, fanout.ChannelSize), Capacity(signalr, fanout.ChannelSize))} |");
+            }
         }
 
         Line();
