@@ -210,6 +210,8 @@ test('switching a page to MessagePack reconnects it over binary frames, keeps it
   await alice.getByLabel('Message').fill('sent over MessagePack');
   await alice.keyboard.press('Enter');
   await bob.getByText('sent over MessagePack').waitFor();
+  // alice's page shows her own message when its push comes back, which may be a moment after bob's showed it.
+  await waitFor(async () => (await texts(alice)).at(-1) === 'sent over MessagePack', { message: "alice's own message on her page" });
 
   const shown = await texts(alice);
   assert.deepEqual(shown.slice(-3), ['still here', 'sent over JSON', 'sent over MessagePack'], 'the room kept what it showed, once each');
