@@ -250,13 +250,24 @@ internal sealed partial class Session
         }
 
         var missed = from - result.Offset;
-        var page = await grain.HistoryAsync(Identity, new HistoryQuery((int)Math.Min(missed, MaxLimit), After: result.Offset)).ConfigureAwait(false);
-        var between = page.Messages.Where(m => m.Offset <= from).ToList();
+        HistoryPage page;
+        try
+        {
+            page = await grain.HistoryAsync(Identity, new HistoryQuery((int)Math.Min(missed, MaxLimit), After: result.Offset)).ConfigureAwait(false);
+        }
+        catch (Exception e) when (RealtimeException.FindIn(e) is not null || ClusterErrors.IsUnavailable(e))
+        {
+            // The grain has the member already: failing the subscribe would leave it there, with a join and a leave
+            // for a socket that never subscribed. The client learns what it lost the protocol's way instead.
+            return result with { Offset = from, Recovered = false };
+        }
+
+        var between = page.Epoch == result.Epoch ? page.Messages.Where(m => m.Offset <= from).ToList() : [];
         return result with
         {
             Offset = from,
             Messages = [.. result.Messages, .. between],
-            Recovered = result.Recovered && page.Epoch == result.Epoch && between.Count == missed,
+            Recovered = result.Recovered && between.Count == missed,
         };
     }
 

@@ -118,8 +118,24 @@ internal sealed partial class Session : IThreadPoolWorkItem
     /// <summary>Queues a frame written for this socket alone (a reply), as JSON: a MessagePack socket converts it here.</summary>
     public void Enqueue(byte[] json) => EnqueueEncoded(Encode(json));
 
-    /// <summary>Queues a push that goes to many sockets, in this socket's format. Called from any thread; never blocks.</summary>
-    public void Enqueue(PushFrame push) => EnqueueEncoded(push.In(_format));
+    /// <summary>Queues a push that goes to many sockets, in this socket's format. Called from any thread; never blocks,
+    /// never throws: a push this socket cannot take ends this session alone, not the fan-out to the others.</summary>
+    public void Enqueue(PushFrame push)
+    {
+        byte[] frame;
+        try
+        {
+            frame = push.In(_format);
+        }
+        catch (Exception e)
+        {
+            SessionsLog.SessionFailed(_registry.Logger, e, ClientId, Identity?.User);
+            RequestClose(CloseCodes.InternalError, "internal error", dropQueue: true);
+            return;
+        }
+
+        EnqueueEncoded(frame);
+    }
 
     private byte[] Encode(byte[] json) => _format == WireFormat.Json ? json : MessagePackFrames.FromJson(json);
 

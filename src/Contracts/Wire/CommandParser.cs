@@ -51,6 +51,32 @@ public static class CommandParser
         return error is null;
     }
 
+    // Skip() accepts a string that is valid JSON but no text once unescaped (a lone surrogate such as "\ud800"). Data
+    // is passed on and stored as it is, and such a string would fail every reader after this one: each escaped string
+    // and property name in it is decoded here, which throws InvalidOperationException for it (bad_request above).
+    private static void SkipCheckingText(ref Utf8JsonReader reader)
+    {
+        var depth = reader.CurrentDepth;
+        var nested = reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray;
+        while (true)
+        {
+            if (reader.TokenType is JsonTokenType.String or JsonTokenType.PropertyName && reader.ValueIsEscaped)
+            {
+                _ = reader.GetString();
+            }
+
+            if (!nested || (reader.TokenType is JsonTokenType.EndObject or JsonTokenType.EndArray && reader.CurrentDepth == depth))
+            {
+                return;
+            }
+
+            if (!reader.Read())
+            {
+                throw new JsonException("the data value is not complete");
+            }
+        }
+    }
+
     private static CommandParseError? ReadFields(ref Utf8JsonReader reader, ReadOnlySpan<byte> frame, ref Fields f)
     {
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
@@ -110,7 +136,7 @@ public static class CommandParser
         else if (name.SequenceEqual("data"u8))
         {
             var start = (int)reader.TokenStartIndex;
-            reader.Skip();
+            SkipCheckingText(ref reader);
             f.Data = frame[start..(int)reader.BytesConsumed].ToArray();
         }
         else if (name.SequenceEqual("since"u8)) return ReadSince(ref reader, ref f);

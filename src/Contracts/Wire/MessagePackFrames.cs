@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using MessagePack;
@@ -288,8 +289,52 @@ public static class MessagePackFrames
         }
 
         var target = ArrayPool<byte>.Shared.Rent(reader.ValueSpan.Length); // unescaped text is never longer
-        var written = reader.CopyString(target);
-        writer.WriteString(target.AsSpan(0, written));
-        ArrayPool<byte>.Shared.Return(target);
+        try
+        {
+            var written = reader.CopyString(target);
+            writer.WriteString(target.AsSpan(0, written));
+        }
+        catch (InvalidOperationException)
+        {
+            // Valid JSON but no text (a lone surrogate escape), as a store may hold from before such data was refused:
+            // written with U+FFFD in place of what cannot be text, rather than failing the push for every socket.
+            writer.WriteString(Encoding.UTF8.GetBytes(Unescape(reader.ValueSpan)));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(target);
+        }
+    }
+
+    // JSON's escapes, leniently: an unpaired \uD800 becomes a lone UTF-16 unit, which the UTF-8 encoder replaces.
+    private static string Unescape(ReadOnlySpan<byte> escaped)
+    {
+        var text = Encoding.UTF8.GetString(escaped);
+        var result = new StringBuilder(text.Length);
+        for (var i = 0; i < text.Length; i++)
+        {
+            if (text[i] != '\\' || i + 1 >= text.Length)
+            {
+                result.Append(text[i]);
+                continue;
+            }
+
+            var next = text[++i];
+            switch (next)
+            {
+                case 'b': result.Append('\b'); break;
+                case 'f': result.Append('\f'); break;
+                case 'n': result.Append('\n'); break;
+                case 'r': result.Append('\r'); break;
+                case 't': result.Append('\t'); break;
+                case 'u' when i + 4 < text.Length && ushort.TryParse(text.AsSpan(i + 1, 4), System.Globalization.NumberStyles.HexNumber, null, out var unit):
+                    result.Append((char)unit);
+                    i += 4;
+                    break;
+                default: result.Append(next); break; // \" \\ \/
+            }
+        }
+
+        return result.ToString();
     }
 }

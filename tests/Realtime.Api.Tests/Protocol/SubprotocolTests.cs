@@ -151,6 +151,30 @@ public sealed class SubprotocolTests
         await Witness.AssertNodeServesOthersAsync(server);
     }
 
+    [Fact]
+    public async Task Data_holding_a_lone_surrogate_is_refused_over_the_socket_and_REST_and_MessagePack_sockets_are_unharmed()
+    {
+        // Valid JSON, but no text once unescaped: passed on as it was, it would fail the MessagePack conversion of the
+        // push for every realtime.msgpack subscriber.
+        await using var server = await RealtimeServer.StartAsync();
+        await using var packed = await server.ConnectAsync("packed", subprotocol: MessagePack);
+        await using var mallory = await server.ConnectAsync("mallory");
+        await packed.CallAsync(new { type = "subscribe", channel = "chat:text" });
+
+        await mallory.SendTextAsync("""{"id":1,"type":"publish","channel":"chat:text","data":{"note":"\ud800"}}""");
+        var refused = await mallory.NextPushAsync();
+        Assert.Equal((1, "bad_request"), (refused.GetProperty("id").GetInt32(), refused.GetProperty("error").GetProperty("code").GetString()));
+
+        using var rest = await server.Http.PostAsync("/api/channels/chat:text/messages",
+            new StringContent("""{"data":{"\udc00":1}}""", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, rest.StatusCode);
+
+        await mallory.CallAsync(new { type = "publish", channel = "chat:text", data = new { note = "fine" } });
+        var message = (await packed.MessagesAsync(1))[0];
+        Assert.Equal("fine", message.GetProperty("data").GetProperty("note").GetString());
+        Assert.Equal(1, message.GetProperty("offset").GetInt64());
+    }
+
     // The same refusals seen on the wire, from a client no library would be: the exact frames both ways.
     [Fact]
     public async Task Over_raw_tcp_a_MessagePack_socket_answers_in_binary_frames_and_closes_a_text_frame_with_1003()

@@ -55,6 +55,19 @@ public sealed class CommandParserProperties
         var ids = Encoding.UTF8.GetBytes("""{"id":9,"type":"read","ids":["\udfff"]}""");
         Assert.False(CommandParser.TryParse(ids, out _, out var idsError));
         Assert.Equal(9, idsError!.Id);
+
+        // In data too, at any depth and in property names: data is passed on as it is, and no reader after this one could take it.
+        foreach (var data in new[] { "\"\\ud800\"", """{"k":["ok","\udc00"]}""", """{"\ud800":1}""", """[[{"a":{"b":"\ud83dx"}}]]""" })
+        {
+            var frame = Encoding.UTF8.GetBytes($$"""{"id":9,"type":"publish","channel":"chat:a","data":{{data}}}""");
+            Assert.False(CommandParser.TryParse(frame, out _, out var dataError), data);
+            Assert.Equal((9L, ErrorCodes.BadRequest), (dataError!.Id, dataError.Code));
+        }
+
+        // Escapes that are text stay accepted, byte for byte.
+        var fine = Encoding.UTF8.GetBytes("""{"id":9,"type":"publish","channel":"chat:a","data":{"\u00e9":["\ud83d\ude00","\n"]}}""");
+        Assert.True(CommandParser.TryParse(fine, out var command, out _));
+        Assert.Equal("""{"\u00e9":["\ud83d\ude00","\n"]}""", Encoding.UTF8.GetString(command!.Data!));
     }
 
     [Property(MaxTest = Runs, EndSize = Size)]

@@ -165,6 +165,18 @@ public sealed class MessagePackFramesProperties
         Assert.True(reader.End);
     }
 
+    [Fact]
+    public void A_lone_surrogate_a_store_may_hold_becomes_a_replacement_character_not_an_exception()
+    {
+        var frame = Encoding.UTF8.GetBytes("""{"type":"message","data":{"a":"x\ud800y","b\udc00":"\u00e9\n\"q\""}}""");
+
+        var reader = new MessagePackReader(MessagePackFrames.FromJson(frame));
+        var data = (Dictionary<string, object?>)ReadMap(ref reader)["data"]!;
+
+        Assert.Equal("x\uFFFDy", data["a"]);
+        Assert.Equal("\u00e9\n\"q\"", data["b\uFFFD"]);
+    }
+
     private static Dictionary<string, object?> ReadMap(ref MessagePackReader reader)
     {
         var map = new Dictionary<string, object?>();

@@ -104,7 +104,7 @@ internal sealed class AppendBatcher(NpgsqlDataSource dataSource, int maxBatch, I
             {
                 // Not committed (or not known to be): every append of the batch is reported failed.
                 PostgresLog.BatchFailed(logger, e, batch.Count);
-                if (PostgresEngine.IsUnavailable(e))
+                if (PostgresEngine.IsConnectionLost(e))
                 {
                     // The server went away: the idle connections beside this one are dead too, so the next batches
                     // open fresh ones rather than each failing on one of those.

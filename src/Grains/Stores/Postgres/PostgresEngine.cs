@@ -256,6 +256,16 @@ public sealed partial class PostgresEngine : IRealtimeStore, IAsyncDisposable
         return true;
     });
 
+    /// <summary>The connection itself failed (the server went away or ended the session), as opposed to a statement
+    /// that failed on a live one (a deadlock, a timeout): only then are the pool's idle connections suspect too.</summary>
+    internal static bool IsConnectionLost(Exception e) => e switch
+    {
+        PostgresException pg => pg.SqlState.StartsWith("08", StringComparison.Ordinal) || pg.SqlState.StartsWith("57P", StringComparison.Ordinal),
+        NpgsqlException { InnerException: IOException or SocketException } => true,
+        IOException or SocketException => true,
+        _ => false,
+    };
+
     internal static bool IsUnavailable(Exception e) => e switch
     {
         PostgresException pg => pg.SqlState.StartsWith("08", StringComparison.Ordinal) // connection exceptions
