@@ -17,7 +17,6 @@ namespace Realtime.Api.Auth;
 public sealed class JwtValidator
 {
     private const int MaxTokenBytes = 8 * 1024;
-    private const int MaxUserLength = 200;
     private const string KeysUnavailable = "signing keys unavailable";
 
     private readonly JsonWebTokenHandler _handler = new() { MaximumTokenSizeInBytes = MaxTokenBytes, MapInboundClaims = false };
@@ -155,7 +154,7 @@ public sealed class JwtValidator
 
         using var payload = JsonDocument.Parse(Base64Url.DecodeFromChars(token.EncodedPayload));
         var root = payload.RootElement;
-        if (!root.TryGetProperty("sub", out var sub) || sub.ValueKind != JsonValueKind.String || sub.GetString() is not { Length: > 0 and <= MaxUserLength } user)
+        if (!root.TryGetProperty("sub", out var sub) || sub.ValueKind != JsonValueKind.String || sub.GetString() is not { } user || !Contracts.Users.UserIds.IsValid(user))
         {
             return (null, "token has no 'sub'");
         }

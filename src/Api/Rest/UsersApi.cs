@@ -112,5 +112,5 @@ internal static class UsersApi
     }
 
     private static ProblemHttpResult? Invalid(string user) =>
-        user is { Length: > 0 and <= 200 } ? null : BadRequest("a user id is 1 to 200 characters");
+        Contracts.Users.UserIds.IsValid(user) ? null : BadRequest("a user id is 1 to 200 characters, not all white space");
 }

@@ -315,12 +315,12 @@ internal sealed partial class Session
 
     private async Task<byte[]?> SendAsync(ClientCommand command)
     {
-        if (command.User is not { Length: > 0 and <= 200 } user)
+        if (!Contracts.Users.UserIds.IsValid(command.User))
         {
-            return ServerFrames.Error(command.Id, ErrorCodes.BadRequest, "'user' must be 1 to 200 characters");
+            return ServerFrames.Error(command.Id, ErrorCodes.BadRequest, "'user' must be 1 to 200 characters, not all white space");
         }
 
-        await _registry.Grains.GetGrain<IUserGrain>(user).SendAsync(Identity!.User, command.Data!.AsImmutable()).ConfigureAwait(false);
+        await _registry.Grains.GetGrain<IUserGrain>(command.User!).SendAsync(Identity!.User, command.Data!.AsImmutable()).ConfigureAwait(false);
         return ServerFrames.EmptyResult(command.Id);
     }
 

@@ -20,6 +20,7 @@ public sealed class TokenTests
             { "no exp", Jwt.SignPayload(RealtimeServer.Secret, """{"sub":"alice"}""") },
             { "no sub", Jwt.SignPayload(RealtimeServer.Secret, $$"""{"exp":{{hour}}}""") },
             { "empty sub", Jwt.SignPayload(RealtimeServer.Secret, $$"""{"sub":"","exp":{{hour}}}""") },
+            { "white-space sub", Jwt.SignPayload(RealtimeServer.Secret, $$"""{"sub":"  ","exp":{{hour}}}""") },
             { "channels not an array", Jwt.SignPayload(RealtimeServer.Secret, $$"""{"sub":"alice","exp":{{hour}},"channels":"team:*"}""") },
             { "crit header", Jwt.SignPayload(RealtimeServer.Secret, $$"""{"sub":"alice","exp":{{hour}},"x":1}""", new Dictionary<string, object> { ["crit"] = new[] { "x" } }) },
             { "not yet valid", Jwt.SignPayload(RealtimeServer.Secret, $$"""{"sub":"alice","exp":{{hour}},"nbf":{{hour - 60}}}""") },

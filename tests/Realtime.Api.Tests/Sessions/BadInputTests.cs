@@ -1,6 +1,7 @@
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
+using Microsoft.Extensions.Logging;
 using Realtime.Api.Tests.Infrastructure;
 using Realtime.Grains.Diagnostics;
 
@@ -102,6 +103,22 @@ public sealed class BadInputTests
         // Clients may run ahead of servers: a field the server does not know is not an error.
         await mallory.CallAsync(new { type = "ping", trace = new { span = "a1", tags = new[] { 1, 2 } } });
         await Witness.AssertNodeServesOthersAsync(server);
+    }
+
+    [Fact]
+    public async Task A_user_id_of_white_space_is_bad_request_on_the_socket_and_over_REST_and_costs_nothing_else()
+    {
+        // Found by the dispatcher's fuzzing: Orleans refuses a white-space grain key, which surfaced as an internal error.
+        var logs = new LogCapture();
+        await using var server = await RealtimeServer.StartAsync(services: s => s.AddSingleton<ILoggerProvider>(logs));
+        await using var mallory = await server.ConnectAsync("mallory");
+
+        Assert.Equal("bad_request", await mallory.ErrorAsync(new { type = "send", user = "   ", data = 1 }));
+        using var rest = await server.Http.PostAsync("/api/users/%20%20/notifications", new StringContent("""{"data":1}""", Encoding.UTF8, "application/json"));
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, rest.StatusCode);
+
+        await mallory.CallAsync(new { type = "ping" });
+        Assert.DoesNotContain(logs.Entries, e => e.Level >= LogLevel.Error);
     }
 
     [Theory]
