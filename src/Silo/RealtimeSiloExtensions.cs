@@ -55,8 +55,11 @@ public static class RealtimeSiloExtensions
             });
         }
 
-        // Failure detection, for those who tune it (Realtime:Orleans:Membership:ProbeTimeout and the rest of
-        // Orleans' ClusterMembershipOptions); Orleans' defaults otherwise.
+        // Failure detection. Orleans' defaults take up to a minute to declare a killed silo dead, and until then calls
+        // to its grains wait or fail; a realtime backend promises its subscribers every message within 10 s of a
+        // silo's death (SPEC §9.7), so probes time out after 2 s and three missed ones suspect the silo. Every
+        // setting of Orleans' ClusterMembershipOptions can be changed under Realtime:Orleans:Membership.
+        silo.Configure<ClusterMembershipOptions>(o => (o.ProbeTimeout, o.NumMissedProbesLimit) = (TimeSpan.FromSeconds(2), 3));
         silo.Configure<ClusterMembershipOptions>(configuration.GetSection($"{OrleansOptions.Section}:Membership"));
         silo.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = orleans.ResponseTimeout);
         silo.AddRealtimeProviders(configuration);

@@ -36,8 +36,9 @@ run() { # name, project, filter
   echo "{\"case\":\"suite-$1\",\"seconds\":$(( $(date +%s) - t0 ))}" >>"$RELIABILITY_RESULTS"
 }
 
-run fast tests/Realtime.Api.Tests "(FullyQualifiedName~Realtime.Api.Tests.Protocol|FullyQualifiedName~Realtime.Api.Tests.Security|FullyQualifiedName~Realtime.Api.Tests.Reliability|FullyQualifiedName~Realtime.Api.Tests.Sessions|FullyQualifiedName~A_presence_entry_the_engine_could_not_remove|FullyQualifiedName~When_a_node_is_killed_its_clients_recover)&Category!=Long"
+run fast tests/Realtime.Api.Tests "(FullyQualifiedName~Realtime.Api.Tests.Protocol|FullyQualifiedName~Realtime.Api.Tests.Security|FullyQualifiedName~Realtime.Api.Tests.Reliability|FullyQualifiedName~Realtime.Api.Tests.Sessions|FullyQualifiedName~When_a_node_is_killed_its_clients_recover)&Category!=Long"
 run contracts tests/Realtime.Contracts.Tests "FullyQualifiedName~Realtime.Contracts.Tests"
+run grains tests/Realtime.Silo.Tests "FullyQualifiedName~A_presence_entry_the_engine_could_not_remove"
 run long tests/Realtime.Api.Tests "Category=Long"
 
 echo "run-long.sh: soak, $minutes min"

@@ -234,6 +234,34 @@ internal sealed partial class Session : IThreadPoolWorkItem
     // so a busy socket costs one lock per batch, not one per frame.
     private async Task WriteAsync()
     {
+        try
+        {
+            await DrainAsync().ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            // Socket errors are handled where they happen; anything else is a bug. The writer's task is not
+            // awaited, so without this the session would stop sending and never finish closing: end the
+            // connection instead, and leave the state as a finished run does.
+            SessionsLog.WriterFailed(_registry.Logger, e, ClientId, Identity?.User);
+            _dropQueue = true;
+            _socket.Abort();
+            bool completed;
+            lock (_queueLock)
+            {
+                _writing = false;
+                completed = _completed;
+            }
+
+            if (completed)
+            {
+                _closed!.TrySetResult();
+            }
+        }
+    }
+
+    private async Task DrainAsync()
+    {
         Queue<byte[]>? drained = null;
         while (true)
         {
@@ -400,8 +428,11 @@ internal sealed partial class Session : IThreadPoolWorkItem
 
     void IThreadPoolWorkItem.Execute() => _ = WriteAsync();
 
+    // CloseTimeout passed without the close handshake finishing.
     private void Abort()
     {
+        SessionsLog.CloseTimedOut(_registry.Logger, ClientId, Identity?.User, _closeCode, _registry.Limits.CloseTimeout.TotalSeconds,
+            Interlocked.Read(ref _queuedBytes), _socket.State);
         _abortConnection();
         _socket.Abort();
     }

@@ -36,4 +36,10 @@ internal static partial class SessionsLog
 
     [LoggerMessage(210, LogLevel.Warning, "Client {Client}: command {Type} failed because the cluster is unreachable; answered unavailable")]
     public static partial void ClusterUnavailable(ILogger logger, Exception exception, string client, string type);
+
+    [LoggerMessage(211, LogLevel.Error, "Client {Client} (user {User}): the writer failed; the connection is aborted")]
+    public static partial void WriterFailed(ILogger logger, Exception exception, string client, string? user);
+
+    [LoggerMessage(212, LogLevel.Information, "Client {Client} (user {User}): close {Code} not finished within {Seconds} s; connection aborted with {QueuedBytes} bytes still queued, socket {State}")]
+    public static partial void CloseTimedOut(ILogger logger, string client, string? user, int code, double seconds, long queuedBytes, System.Net.WebSockets.WebSocketState state);
 }

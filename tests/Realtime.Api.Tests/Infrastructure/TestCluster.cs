@@ -21,9 +21,6 @@ public sealed class TestCluster : IAsyncDisposable
             ["Realtime__Engine"] = "postgres",
             ["Realtime__Postgres__ConnectionString"] = connectionString,
             ["Realtime__Orleans__AdvertisedIPAddress"] = "127.0.0.1",
-            // A killed silo is declared dead in a few seconds rather than Orleans' production minute.
-            ["Realtime__Orleans__Membership__ProbeTimeout"] = "00:00:02",
-            ["Realtime__Orleans__Membership__NumMissedProbesLimit"] = "3",
             ["Realtime__Auth__JwtSecret"] = RealtimeServer.Secret,
             ["Realtime__Api__Keys__0"] = RealtimeServer.ApiKey,
             ["Realtime__Silo__HeartbeatInterval"] = "00:00:00.500",

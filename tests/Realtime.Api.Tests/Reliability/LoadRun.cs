@@ -6,7 +6,8 @@ using Realtime.Api.Tests.Infrastructure;
 namespace Realtime.Api.Tests.Reliability;
 
 /// <summary>One publish of a load run: where it went, its number (in <c>data.n</c>) and what came of it.</summary>
-public sealed record SentPublish(string Channel, long N, PublishOutcome Outcome);
+/// <summary>A publish and its reply; <paramref name="ReplyMs"/> is the time from sending it to the reply.</summary>
+public sealed record SentPublish(string Channel, long N, PublishOutcome Outcome, double ReplyMs = 0);
 
 /// <summary>Steady publishing and the checks that follow it, shared by the fault tests.</summary>
 public static class LoadRun
@@ -25,7 +26,7 @@ public static class LoadRun
     /// <summary>Publishes <paramref name="perSecond"/> messages a second, round-robin over channels and publishers, without waiting for acks.</summary>
     public static async Task<List<SentPublish>> PublishAsync(IReadOnlyList<LoadClient> publishers, int channels, int perSecond, TimeSpan duration)
     {
-        var sent = new List<(string Channel, long N, Task<PublishOutcome> Outcome)>();
+        var sent = new List<(string Channel, long N, Task<(PublishOutcome, double)> Outcome)>();
         var clock = Stopwatch.StartNew();
         long n = 0;
         while (clock.Elapsed < duration)
@@ -33,14 +34,21 @@ public static class LoadRun
             for (var due = (long)(clock.Elapsed.TotalSeconds * perSecond); n < due; n++)
             {
                 var channel = Channel((int)(n % channels));
-                sent.Add((channel, n, publishers[(int)(n % publishers.Count)].PublishAsync(channel, n)));
+                sent.Add((channel, n, TimedAsync(publishers[(int)(n % publishers.Count)], channel, n)));
             }
 
             await Task.Delay(5);
         }
 
         var outcomes = await Task.WhenAll(sent.Select(s => s.Outcome));
-        return sent.Select((s, i) => new SentPublish(s.Channel, s.N, outcomes[i])).ToList();
+        return sent.Select((s, i) => new SentPublish(s.Channel, s.N, outcomes[i].Item1, outcomes[i].Item2)).ToList();
+
+        static async Task<(PublishOutcome, double)> TimedAsync(LoadClient publisher, string channel, long n)
+        {
+            var start = Stopwatch.GetTimestamp();
+            var outcome = await publisher.PublishAsync(channel, n);
+            return (outcome, Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+        }
     }
 
     /// <summary>Every message a channel holds, read through REST a page at a time: offset → data.n.</summary>

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Realtime.Api.Tests.Infrastructure;
 
@@ -24,6 +25,23 @@ public sealed class ConfigurationTests
     {
         var failure = await Assert.ThrowsAnyAsync<Exception>(() => RealtimeServer.StartAsync(new Dictionary<string, string?> { [key] = value }));
         Assert.Contains(named, failure.Message);
+    }
+
+    [Theory]
+    [InlineData(null, 2)]          // the product's default: a killed silo is declared dead in seconds (SPEC §9.7)
+    [InlineData("00:00:07", 7)]    // and what Realtime:Orleans:Membership sets wins over it
+    public async Task Silos_probe_every_2_s_unless_Realtime_Orleans_Membership_says_otherwise(string? configured, int seconds)
+    {
+        var settings = new Dictionary<string, string?>();
+        if (configured is not null)
+        {
+            settings["Realtime:Orleans:Membership:ProbeTimeout"] = configured;
+        }
+
+        await using var server = await RealtimeServer.StartAsync(settings);
+
+        var membership = server.Services.GetRequiredService<IOptions<Orleans.Configuration.ClusterMembershipOptions>>().Value;
+        Assert.Equal((TimeSpan.FromSeconds(seconds), 3), (membership.ProbeTimeout, membership.NumMissedProbesLimit));
     }
 
     [Fact]

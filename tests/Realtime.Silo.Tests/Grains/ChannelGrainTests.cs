@@ -182,6 +182,33 @@ public sealed class ChannelGrainTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_presence_entry_the_engine_could_not_remove_is_removed_by_the_lease_timer_with_leave_pushed()
+    {
+        // Leases long enough that nothing expires; the lease timer (every heartbeat) is what tries the write again.
+        await using var cluster = await GrainCluster.StartAsync(new Dictionary<string, string?>
+        {
+            ["Realtime:Silo:HeartbeatInterval"] = "00:00:00.200",
+            ["Realtime:Silo:NodeTimeout"] = "00:01:00",
+        }, FailingGrainStorage.Replace);
+        var watcher = await cluster.ReadFrontEndAsync("fe-w");
+        var channel = cluster.Client.GetGrain<IChannelGrain>("chat:unsaved");
+        await channel.SubscribeAsync(Member("fe-w", "cw", "watcher"), new ClientIdentity("watcher", []), since: null);
+        await channel.SubscribeAsync(Member("fe-1", "ca", "alice"), new ClientIdentity("alice", []), since: null);
+        Assert.Equal(["ca", "cw"], FailingGrainStorage.MembersStored("chat:unsaved").Order());
+
+        // Storage refuses the removal's write and the first retry, as while PostgreSQL restarts.
+        FailingGrainStorage.FailNext(2);
+        await channel.UnsubscribeAsync("fe-1", "ca");
+
+        // The leave goes out at once, the live list is right, and the stored list catches up: a later activation
+        // (this silo dies) must not bring alice back as a ghost.
+        await Eventually.AssertAsync(() => Assert.Contains(watcher.Of<PresenceEvent>(), e => !e.Joined && e.Entry.Client == "ca"));
+        Assert.Equal(["watcher"], (await channel.PresenceAsync(null)).Select(e => e.User));
+        await Eventually.AssertAsync(() => Assert.Equal(["cw"], FailingGrainStorage.MembersStored("chat:unsaved")));
+        Assert.Equal(2, FailingGrainStorage.Refused);
+    }
+
+    [Fact]
     public async Task A_channel_whose_last_member_leaves_is_deactivated()
     {
         var channel = _cluster.Client.GetGrain<IChannelGrain>("chat:idle");

@@ -33,7 +33,7 @@ public sealed class GrainCluster : IAsyncDisposable
 
     public IClusterClient Client => Cluster.Client;
 
-    public static async Task<GrainCluster> StartAsync(IDictionary<string, string?>? settings = null)
+    public static async Task<GrainCluster> StartAsync(IDictionary<string, string?>? settings = null, Action<ISiloBuilder>? configureSilo = null)
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(Settings).AddInMemoryCollection(settings ?? new Dictionary<string, string?>()).Build();
         var store = new MemoryEngine(Options.Create(new RetentionOptions()), TimeProvider.System);
@@ -44,7 +44,11 @@ public sealed class GrainCluster : IAsyncDisposable
             host.Services.AddSingleton<IRealtimeStore>(store);
             host.AddRealtimeStore();
         });
-        builder.ConfigureSilo((_, silo) => silo.AddRealtimeProviders(configuration));
+        builder.ConfigureSilo((_, silo) =>
+        {
+            silo.AddRealtimeProviders(configuration);
+            configureSilo?.Invoke(silo);
+        });
         builder.ConfigureClient(client => client.AddMemoryStreams(RealtimeStreams.Provider, s => s.ConfigurePartitioning(4)));
         var cluster = builder.Build();
         await cluster.DeployAsync();

@@ -1,0 +1,59 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Storage;
+using Realtime.Grains;
+using Realtime.Grains.Channels;
+
+namespace Realtime.Silo.Tests.Grains;
+
+/// <summary>
+/// The product's grain storage with writes that can be made to fail, as they do while PostgreSQL restarts. It
+/// wraps a real memory grain storage (Orleans' own), keeps what each channel grain last stored, and counts the
+/// writes it refused. One instance per process: both silos of an in-process cluster share it.
+/// </summary>
+public sealed class FailingGrainStorage(IGrainStorage inner) : IGrainStorage
+{
+    private const string Inner = "realtime-inner";
+    private static int _failuresLeft;
+    private static int _refused;
+    private static readonly ConcurrentDictionary<string, string[]> Stored = new();
+
+    /// <summary>Writes refused so far.</summary>
+    public static int Refused => Volatile.Read(ref _refused);
+
+    /// <summary>The next <paramref name="count"/> writes throw.</summary>
+    public static void FailNext(int count) => Volatile.Write(ref _failuresLeft, count);
+
+    /// <summary>The clients a channel grain's storage holds, as of its last successful write.</summary>
+    public static string[] MembersStored(string channel) =>
+        Stored.TryGetValue(channel, out var clients) ? clients : [];
+
+    /// <summary>Puts this storage in place of the product's (registered under the same name, after it).</summary>
+    public static void Replace(ISiloBuilder silo)
+    {
+        silo.AddMemoryGrainStorage(Inner);
+        silo.Services.AddKeyedSingleton<IGrainStorage>(RealtimeProviders.Storage,
+            (services, _) => new FailingGrainStorage(services.GetRequiredKeyedService<IGrainStorage>(Inner)));
+    }
+
+    public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) =>
+        inner.ReadStateAsync(stateName, grainId, grainState);
+
+    public async Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
+    {
+        if (Interlocked.Decrement(ref _failuresLeft) >= 0)
+        {
+            Interlocked.Increment(ref _refused);
+            throw new InvalidOperationException("grain storage is down (FailingGrainStorage)");
+        }
+
+        await inner.WriteStateAsync(stateName, grainId, grainState);
+        if (grainState.State is ChannelMembers members)
+        {
+            Stored[grainId.Key.ToString()!] = [.. members.Members.Keys];
+        }
+    }
+
+    public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) =>
+        inner.ClearStateAsync(stateName, grainId, grainState);
+}
