@@ -159,6 +159,7 @@ internal sealed partial class ChannelGrain
                 }
 
                 var version = _version;
+                state.State = new ChannelMembers { Members = new Dictionary<string, ChannelMember>(Members) };
                 _saving = state.WriteStateAsync();
                 try
                 {

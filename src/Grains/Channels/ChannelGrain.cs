@@ -43,7 +43,9 @@ internal sealed partial class ChannelGrain(
     private readonly long _presenceSeed = DateTime.UtcNow.Ticks;
     private long _presenceSequence;
 
-    private Dictionary<string, ChannelMember> Members => state.State.Members;
+    // The live members. Grain storage gets a copy at each write: the grain is reentrant, and a storage provider may
+    // serialise the state off the grain's scheduler (the ADO.NET one does) while the next turn changes the members.
+    private Dictionary<string, ChannelMember> Members { get; set; } = [];
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -55,6 +57,7 @@ internal sealed partial class ChannelGrain(
         (_epoch, _top) = (page.Epoch, page.Offset);
 
         // Members loaded from storage get a whole lease: a live front end renews them, a dead one's leave.
+        Members = new Dictionary<string, ChannelMember>(state.State.Members);
         var now = time.GetUtcNow();
         foreach (var member in Members.Values)
         {

@@ -98,7 +98,7 @@ public sealed class LoadClient : IAsyncDisposable
 
             foreach (var message in result.GetProperty("messages").EnumerateArray())
             {
-                Track(message.GetProperty("epoch").GetString()!, message.GetProperty("offset").GetInt64(), TimestampOf(message), source: "recovered");
+                Track(message.GetProperty("epoch").GetString()!, message.GetProperty("offset").GetInt64(), TimestampOf(message), source: "recovered", n: NumberOf(message));
             }
 
             // Live messages continue after the reply's offset; with nothing to recover that is where we start.
@@ -162,6 +162,26 @@ public sealed class LoadClient : IAsyncDisposable
         }
 
         return await reply.Task.WaitAsync(ReplyTimeout);
+    }
+
+    private Dictionary<long, long>? _arrivals;
+
+    /// <summary>From now on, keeps when each message (by <c>data.n</c>, as <see cref="PublishAsync"/> sends it) first arrived.</summary>
+    public void RecordArrivals()
+    {
+        lock (_gate)
+        {
+            _arrivals ??= [];
+        }
+    }
+
+    /// <summary>When each message arrived (<see cref="Stopwatch"/> ticks), by <c>data.n</c>, since <see cref="RecordArrivals"/>.</summary>
+    public Dictionary<long, long> Arrivals()
+    {
+        lock (_gate)
+        {
+            return new Dictionary<long, long>(_arrivals ?? []);
+        }
     }
 
     /// <summary>The delivery latencies recorded so far, in milliseconds; <paramref name="reset"/> starts a new window.</summary>
@@ -281,7 +301,7 @@ public sealed class LoadClient : IAsyncDisposable
             case "message" when root.GetProperty("channel").GetString() == Channel:
                 lock (_gate)
                 {
-                    Track(root.GetProperty("epoch").GetString()!, root.GetProperty("offset").GetInt64(), TimestampOf(root), received);
+                    Track(root.GetProperty("epoch").GetString()!, root.GetProperty("offset").GetInt64(), TimestampOf(root), received, n: NumberOf(root));
                 }
 
                 break;
@@ -297,8 +317,13 @@ public sealed class LoadClient : IAsyncDisposable
     }
 
     // Offsets must rise by exactly one: anything at or below the last is a duplicate, a jump is a gap.
-    private void Track(string epoch, long offset, long? sentAt, long? receivedAt = null, string source = "live")
+    private void Track(string epoch, long offset, long? sentAt, long? receivedAt = null, string source = "live", long? n = null)
     {
+        if (_arrivals is not null && n is { } number)
+        {
+            _arrivals.TryAdd(number, receivedAt ?? Stopwatch.GetTimestamp());
+        }
+
         if (Epoch is not null && epoch != Epoch)
         {
             (Epoch, LastOffset) = (epoch, offset - 1); // a new history: follow it from here
@@ -324,6 +349,9 @@ public sealed class LoadClient : IAsyncDisposable
             _latenciesMs.Add(Stopwatch.GetElapsedTime(t, r).TotalMilliseconds);
         }
     }
+
+    private static long? NumberOf(JsonElement message) =>
+        message.TryGetProperty("data", out var data) && data.ValueKind == JsonValueKind.Object && data.TryGetProperty("n", out var n) && n.ValueKind == JsonValueKind.Number ? n.GetInt64() : null;
 
     private static long? TimestampOf(JsonElement message) =>
         message.TryGetProperty("data", out var data) && data.ValueKind == JsonValueKind.Object && data.TryGetProperty("t", out var t) ? t.GetInt64() : null;

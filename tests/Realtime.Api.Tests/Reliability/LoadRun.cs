@@ -6,8 +6,9 @@ using Realtime.Api.Tests.Infrastructure;
 namespace Realtime.Api.Tests.Reliability;
 
 /// <summary>One publish of a load run: where it went, its number (in <c>data.n</c>) and what came of it.</summary>
-/// <summary>A publish and its reply; <paramref name="ReplyMs"/> is the time from sending it to the reply.</summary>
-public sealed record SentPublish(string Channel, long N, PublishOutcome Outcome, double ReplyMs = 0);
+/// <summary>A publish and its reply: <paramref name="ReplyMs"/> from sending it to the reply, which came at
+/// <paramref name="RepliedAt"/> (<see cref="Stopwatch"/> ticks).</summary>
+public sealed record SentPublish(string Channel, long N, PublishOutcome Outcome, double ReplyMs = 0, long RepliedAt = 0);
 
 /// <summary>Steady publishing and the checks that follow it, shared by the fault tests.</summary>
 public static class LoadRun
@@ -26,7 +27,7 @@ public static class LoadRun
     /// <summary>Publishes <paramref name="perSecond"/> messages a second, round-robin over channels and publishers, without waiting for acks.</summary>
     public static async Task<List<SentPublish>> PublishAsync(IReadOnlyList<LoadClient> publishers, int channels, int perSecond, TimeSpan duration)
     {
-        var sent = new List<(string Channel, long N, Task<(PublishOutcome, double)> Outcome)>();
+        var sent = new List<(string Channel, long N, Task<(PublishOutcome, double, long)> Outcome)>();
         var clock = Stopwatch.StartNew();
         long n = 0;
         while (clock.Elapsed < duration)
@@ -41,13 +42,14 @@ public static class LoadRun
         }
 
         var outcomes = await Task.WhenAll(sent.Select(s => s.Outcome));
-        return sent.Select((s, i) => new SentPublish(s.Channel, s.N, outcomes[i].Item1, outcomes[i].Item2)).ToList();
+        return sent.Select((s, i) => new SentPublish(s.Channel, s.N, outcomes[i].Item1, outcomes[i].Item2, outcomes[i].Item3)).ToList();
 
-        static async Task<(PublishOutcome, double)> TimedAsync(LoadClient publisher, string channel, long n)
+        static async Task<(PublishOutcome, double, long)> TimedAsync(LoadClient publisher, string channel, long n)
         {
             var start = Stopwatch.GetTimestamp();
             var outcome = await publisher.PublishAsync(channel, n);
-            return (outcome, Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+            var replied = Stopwatch.GetTimestamp();
+            return (outcome, Stopwatch.GetElapsedTime(start, replied).TotalMilliseconds, replied);
         }
     }
 

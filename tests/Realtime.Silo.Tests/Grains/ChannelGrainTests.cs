@@ -209,6 +209,28 @@ public sealed class ChannelGrainTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Members_joining_while_storage_is_still_serialising_the_last_write_all_get_in()
+    {
+        // The grain is reentrant: subscribes keep changing the members while a write is being serialised elsewhere.
+        FailingGrainStorage.SlowSerialiser = true;
+        try
+        {
+            await using var cluster = await GrainCluster.StartAsync(configureSilo: FailingGrainStorage.Replace);
+            var channel = cluster.Client.GetGrain<IChannelGrain>("chat:busy");
+
+            await Task.WhenAll(Enumerable.Range(0, 200).Select(i =>
+                channel.SubscribeAsync(Member("fe-1", $"c{i}", $"user{i}"), new ClientIdentity($"user{i}", []), since: null)));
+
+            Assert.Equal(200, (await channel.PresenceAsync(null)).Count);
+            await Eventually.AssertAsync(() => Assert.Equal(200, FailingGrainStorage.MembersStored("chat:busy").Length));
+        }
+        finally
+        {
+            FailingGrainStorage.SlowSerialiser = false;
+        }
+    }
+
+    [Fact]
     public async Task A_channel_whose_last_member_leaves_is_deactivated()
     {
         var channel = _cluster.Client.GetGrain<IChannelGrain>("chat:idle");

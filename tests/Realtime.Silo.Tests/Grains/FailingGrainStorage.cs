@@ -7,9 +7,11 @@ using Realtime.Grains.Channels;
 namespace Realtime.Silo.Tests.Grains;
 
 /// <summary>
-/// The product's grain storage with writes that can be made to fail, as they do while PostgreSQL restarts. It
-/// wraps a real memory grain storage (Orleans' own), keeps what each channel grain last stored, and counts the
-/// writes it refused. One instance per process: both silos of an in-process cluster share it.
+/// The product's grain storage misbehaving as real ones do: writes that fail, as while PostgreSQL restarts, and
+/// a serialiser that reads the state off the grain's scheduler, across awaits, as the ADO.NET provider does after
+/// its own <c>ConfigureAwait(false)</c>. It wraps a real memory grain storage (Orleans' own), keeps what each
+/// channel grain last stored, and counts the writes it refused. One instance per process: both silos of an
+/// in-process cluster share it.
 /// </summary>
 public sealed class FailingGrainStorage(IGrainStorage inner) : IGrainStorage
 {
@@ -20,6 +22,9 @@ public sealed class FailingGrainStorage(IGrainStorage inner) : IGrainStorage
 
     /// <summary>Writes refused so far.</summary>
     public static int Refused => Volatile.Read(ref _refused);
+
+    /// <summary>Writes read the members one at a time with a pause between, off the grain's scheduler.</summary>
+    public static bool SlowSerialiser { get; set; }
 
     /// <summary>The next <paramref name="count"/> writes throw.</summary>
     public static void FailNext(int count) => Volatile.Write(ref _failuresLeft, count);
@@ -47,10 +52,23 @@ public sealed class FailingGrainStorage(IGrainStorage inner) : IGrainStorage
             throw new InvalidOperationException("grain storage is down (FailingGrainStorage)");
         }
 
-        await inner.WriteStateAsync(stateName, grainId, grainState);
+        var clients = new List<string>();
         if (grainState.State is ChannelMembers members)
         {
-            Stored[grainId.Key.ToString()!] = [.. members.Members.Keys];
+            foreach (var client in members.Members.Keys)
+            {
+                clients.Add(client);
+                if (SlowSerialiser)
+                {
+                    await Task.Delay(1).ConfigureAwait(false);
+                }
+            }
+        }
+
+        await inner.WriteStateAsync(stateName, grainId, grainState);
+        if (grainState.State is ChannelMembers)
+        {
+            Stored[grainId.Key.ToString()!] = [.. clients];
         }
     }
 
