@@ -37,9 +37,20 @@ public sealed class OrleansOptions
 
     /// <summary>How long a grain call waits for its answer (Orleans' ResponseTimeout, 30 s by default there). A call in
     /// flight to a silo that dies gets no answer: this bounds how long a publish hangs before the client is told
-    /// <c>unavailable</c> and may try again.</summary>
+    /// <c>unavailable</c> and may try again. Unset: <see cref="SiloResponseTimeout"/> on a silo,
+    /// <see cref="ClientResponseTimeout"/> on a front end with Role=client.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "00:05:00")]
-    public TimeSpan ResponseTimeout { get; set; } = TimeSpan.FromSeconds(10);
+    public TimeSpan? ResponseTimeout { get; set; }
+
+    /// <summary>A silo's calls in flight to a silo declared dead are failed by Orleans at once (a few seconds after the
+    /// kill with the product's membership defaults), so its timeout only bounds calls that are slow, not lost.</summary>
+    public static readonly TimeSpan SiloResponseTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>An Orleans client's call goes through a gateway silo, which forwards it; when the silo holding the grain
+    /// dies, neither the gateway nor the client fails the forwarded call (Orleans breaks only the calls a silo sent
+    /// itself), so it waits the whole timeout. 5 s keeps a publish in flight to a killed silo, and the commands
+    /// queued behind it on the same socket, inside SPEC §9.7's 10 s.</summary>
+    public static readonly TimeSpan ClientResponseTimeout = TimeSpan.FromSeconds(5);
 
     /// <summary>Serves the Orleans dashboard at <c>/dashboard</c> on a silo (on in Development).</summary>
     public bool? Dashboard { get; set; }

@@ -61,7 +61,7 @@ public static class RealtimeSiloExtensions
         // setting of Orleans' ClusterMembershipOptions can be changed under Realtime:Orleans:Membership.
         silo.Configure<ClusterMembershipOptions>(o => (o.ProbeTimeout, o.NumMissedProbesLimit) = (TimeSpan.FromSeconds(2), 3));
         silo.Configure<ClusterMembershipOptions>(configuration.GetSection($"{OrleansOptions.Section}:Membership"));
-        silo.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = orleans.ResponseTimeout);
+        silo.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = orleans.ResponseTimeout ?? OrleansOptions.SiloResponseTimeout);
         silo.AddRealtimeProviders(configuration);
         if (orleans.Dashboard ?? environment.IsDevelopment())
         {

@@ -25,7 +25,7 @@ public static class RealtimeClientExtensions
             client.UseAdoNetClustering(o => (o.Invariant, o.ConnectionString) = ("Npgsql", connectionString));
         }
 
-        client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = orleans.ResponseTimeout);
+        client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = orleans.ResponseTimeout ?? OrleansOptions.ClientResponseTimeout);
         client.AddMemoryStreams(RealtimeStreams.Provider, streams => streams.ConfigurePartitioning(orleans.StreamQueues));
 
         var patience = configuration.GetValue("Realtime:Postgres:StartupTimeout", TimeSpan.FromSeconds(60));

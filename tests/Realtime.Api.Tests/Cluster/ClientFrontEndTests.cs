@@ -1,5 +1,7 @@
 using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Realtime.Api.Tests.Infrastructure;
 using Realtime.Contracts.Grains;
 using Xunit.Abstractions;
@@ -40,6 +42,27 @@ public sealed class ClientFrontEndTests(ITestOutputHelper output)
         var info = await b.Http.GetFromJsonAsync<JsonElement>("/api/info");
         await Eventually.TrueAsync(async () =>
             (await b.Http.GetFromJsonAsync<JsonElement>("/api/info")).GetProperty("nodes").GetArrayLength() == 2, "both front ends are listed");
+    }
+
+    [Fact]
+    public async Task Front_ends_wait_5_s_for_a_grain_call_and_silos_10_s_unless_Realtime_Orleans_ResponseTimeout_says_otherwise()
+    {
+        await using var silos = await SiloCluster.StartAsync();
+        await using var byDefault = await silos.StartFrontEndAsync("fe-default");
+        await using var configured = await silos.StartFrontEndAsync("fe-configured", new Dictionary<string, string?>
+        {
+            ["Realtime:Orleans:ResponseTimeout"] = "00:00:08",
+        });
+        await using var cohosted = await RealtimeServer.StartAsync();
+
+        // A front end's call forwarded by a gateway to a silo that dies is failed by nothing but this timeout, and a
+        // socket's later commands wait behind it: 5 s keeps them inside SPEC §9.7's 10 s after a silo's death.
+        TimeSpan ClientTimeout(RealtimeServer server) =>
+            server.Services.GetRequiredService<IOptions<Orleans.Configuration.ClientMessagingOptions>>().Value.ResponseTimeout;
+        Assert.Equal(TimeSpan.FromSeconds(5), ClientTimeout(byDefault));
+        Assert.Equal(TimeSpan.FromSeconds(8), ClientTimeout(configured));
+        Assert.Equal(TimeSpan.FromSeconds(10),
+            cohosted.Services.GetRequiredService<IOptions<Orleans.Configuration.SiloMessagingOptions>>().Value.ResponseTimeout);
     }
 
     [Fact]
