@@ -1,4 +1,6 @@
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Logging.Testing;
 using Npgsql;
 using Microsoft.Extensions.Options;
 using Realtime.Contracts.Channels;
@@ -89,6 +91,26 @@ public sealed partial class PostgresEngineTests(PostgresFixture postgres) : Engi
 
         Task<AppendResult> Append(int n) =>
             engine.AppendAsync(new AppendRequest(channel, "alice", Json(n), 1000, TimeSpan.FromHours(1), null), CancellationToken.None);
+    }
+
+    // A caller of a store that cannot reach PostgreSQL hears only "unavailable"; the node's log says which operation
+    // failed and why, so whoever reads it at night learns more than "unavailable" did.
+    [Fact]
+    public async Task A_call_that_cannot_reach_the_server_fails_as_unavailable_and_logs_the_operation_and_its_cause()
+    {
+        await using var server = await PostgresServer.StartAsync();
+        var logger = new FakeLogger<PostgresEngine>();
+        await using var engine = new PostgresEngine(Options.Create(new PostgresOptions { ConnectionString = await server.CreateDatabaseAsync() }),
+            Options.Create(new RetentionOptions()), Clock, logger);
+        await engine.StartAsync(CancellationToken.None);
+        await server.KillAsync();
+
+        await Assert.ThrowsAsync<EngineUnavailableException>(() => engine.ReadHistoryAsync(Unique("chat:down"), new HistoryQuery(100), CancellationToken.None));
+
+        var record = Assert.Single(logger.Collector.GetSnapshot(), r => r.Id.Id == 301);
+        Assert.Equal(LogLevel.Warning, record.Level);
+        Assert.Contains(nameof(PostgresEngine.ReadHistoryAsync), record.Message, StringComparison.Ordinal);
+        Assert.IsAssignableFrom<NpgsqlException>(record.Exception);
     }
 
     // The batcher sends a batch with no explicit transaction: PostgreSQL must run it as one, so a message

@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -96,10 +97,10 @@ public sealed partial class PostgresEngine : IRealtimeStore, IAsyncDisposable
         {
             try
             {
-                await Guard(() => PostgresSchema.MigrateAsync(_dataSource, cancellationToken)).ConfigureAwait(false);
+                await PostgresSchema.MigrateAsync(_dataSource, cancellationToken).ConfigureAwait(false);
                 break;
             }
-            catch (Exception e) when (IsUnavailable(e) || e is EngineUnavailableException)
+            catch (Exception e) when (IsUnavailable(e))
             {
                 if (DateTime.UtcNow >= deadline)
                 {
@@ -237,8 +238,9 @@ public sealed partial class PostgresEngine : IRealtimeStore, IAsyncDisposable
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Runs an engine operation, turning "PostgreSQL cannot be reached" into <see cref="EngineUnavailableException"/>.</summary>
-    internal static async Task<T> Guard<T>(Func<Task<T>> operation)
+    /// <summary>Runs an engine operation, turning "PostgreSQL cannot be reached" into <see cref="EngineUnavailableException"/>.
+    /// The caller hears only "unavailable", so the cause is logged here, where it is known.</summary>
+    private async Task<T> Guard<T>(Func<Task<T>> operation, [CallerMemberName] string operationName = "")
     {
         try
         {
@@ -246,15 +248,16 @@ public sealed partial class PostgresEngine : IRealtimeStore, IAsyncDisposable
         }
         catch (Exception e) when (IsUnavailable(e))
         {
+            PostgresLog.OperationFailed(_logger, e, operationName);
             throw new EngineUnavailableException("PostgreSQL is unavailable", e);
         }
     }
 
-    internal static Task Guard(Func<Task> operation) => Guard(async () =>
+    private Task Guard(Func<Task> operation, [CallerMemberName] string operationName = "") => Guard(async () =>
     {
         await operation().ConfigureAwait(false);
         return true;
-    });
+    }, operationName);
 
     /// <summary>The connection itself failed (the server went away or ended the session), as opposed to a statement
     /// that failed on a live one (a deadlock, a timeout): only then are the pool's idle connections suspect too.</summary>
