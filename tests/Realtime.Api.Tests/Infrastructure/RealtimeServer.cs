@@ -36,10 +36,13 @@ public sealed class RealtimeServer : IAsyncDisposable
     public IServiceProvider Services => App.Services;
 
     /// <summary>Activations of a grain class on this node's silo (by its Orleans grain type, e.g. <c>ChannelGrain</c>).</summary>
-    public async Task<int> CountActivationsAsync(string grainClass)
+    public async Task<int> CountActivationsAsync(string grainClass) => (await ActivationsAsync(grainClass)).Count;
+
+    /// <summary>The grain ids of this grain class's activations in the cluster.</summary>
+    public async Task<List<string>> ActivationsAsync(string grainClass)
     {
         var stats = await Services.GetRequiredService<IGrainFactory>().GetGrain<IManagementGrain>(0).GetDetailedGrainStatistics();
-        return stats.Count(s => s.GrainType.Split(',')[0].EndsWith("." + grainClass, StringComparison.Ordinal));
+        return [.. stats.Where(s => s.GrainType.Split(',')[0].EndsWith("." + grainClass, StringComparison.Ordinal)).Select(s => s.GrainId.ToString())];
     }
 
     public static async Task<RealtimeServer> StartAsync(

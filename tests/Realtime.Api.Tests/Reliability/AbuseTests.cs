@@ -233,7 +233,8 @@ public sealed class AbuseTests(ITestOutputHelper output)
         return last;
     }
 
-    private sealed record Flood(int? CloseCode, long Sent, int RateLimited);
+    // How the connection ended is there for a failure's message: a close frame, the server ending TCP, or the read timing out.
+    private sealed record Flood(int? CloseCode, long Sent, int RateLimited, int FramesRead, bool ConnectionClosed, TimeSpan After);
 
     /// <summary>
     /// One flooding client at a time, reconnecting as soon as it is thrown out: 10,000 pings a second, a
@@ -306,7 +307,8 @@ public sealed class AbuseTests(ITestOutputHelper output)
             {
                 var end = await ending;
                 await write.ContinueWith(_ => { }, TaskScheduler.Default); // the abandoned write fails once the server drops the connection
-                return new Flood(end.CloseCode, sent, end.FramesBefore.Count(f => f.TextPayload.Contains("rate_limited", StringComparison.Ordinal)));
+                return new Flood(end.CloseCode, sent, end.FramesBefore.Count(f => f.TextPayload.Contains("rate_limited", StringComparison.Ordinal)),
+                    end.FramesBefore.Count, end.ConnectionClosed, end.After);
             }
         }
     }
