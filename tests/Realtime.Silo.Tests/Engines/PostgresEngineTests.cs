@@ -111,6 +111,18 @@ public sealed partial class PostgresEngineTests(PostgresFixture postgres) : Engi
         Assert.Equal(LogLevel.Warning, record.Level);
         Assert.Contains(nameof(PostgresEngine.ReadHistoryAsync), record.Message, StringComparison.Ordinal);
         Assert.IsAssignableFrom<NpgsqlException>(record.Exception);
+
+        // A group commit that fails is logged once, for the whole batch, and not again for each publisher in it.
+        logger.Collector.Clear();
+        var appends = Enumerable.Range(1, 3).Select(n => engine.AppendAsync(
+            new AppendRequest(Unique("chat:down"), "alice", Json(n), 1000, TimeSpan.FromHours(1), null), CancellationToken.None)).ToArray();
+        foreach (var append in appends)
+        {
+            await Assert.ThrowsAsync<EngineUnavailableException>(() => append);
+        }
+
+        Assert.DoesNotContain(logger.Collector.GetSnapshot(), r => r.Id.Id == 301);
+        Assert.Contains(logger.Collector.GetSnapshot(), r => r.Id.Id == 300);
     }
 
     // The batcher sends a batch with no explicit transaction: PostgreSQL must run it as one, so a message

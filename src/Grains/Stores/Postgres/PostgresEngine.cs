@@ -135,10 +135,10 @@ public sealed partial class PostgresEngine : IRealtimeStore, IAsyncDisposable
         }
     }
 
-    public Task<AppendResult> AppendAsync(AppendRequest request, CancellationToken cancellationToken) =>
-        Guard(() => request.IdempotencyKey is null
-            ? _batcher.AppendAsync(request, Now(), cancellationToken)
-            : AppendOnceAsync(request, cancellationToken));
+    // A failed group commit is logged once by the batcher (BatchFailed), not again for each of its publishers.
+    public Task<AppendResult> AppendAsync(AppendRequest request, CancellationToken cancellationToken) => request.IdempotencyKey is null
+        ? Guard(() => _batcher.AppendAsync(request, Now(), cancellationToken), logCause: false)
+        : Guard(() => AppendOnceAsync(request, cancellationToken));
 
     public Task<HistoryPage> ReadHistoryAsync(string channel, HistoryQuery query, CancellationToken cancellationToken) =>
         Guard(() => PostgresHistory.ReadAsync(_dataSource, channel, query, Now(), cancellationToken));
@@ -240,7 +240,7 @@ public sealed partial class PostgresEngine : IRealtimeStore, IAsyncDisposable
 
     /// <summary>Runs an engine operation, turning "PostgreSQL cannot be reached" into <see cref="EngineUnavailableException"/>.
     /// The caller hears only "unavailable", so the cause is logged here, where it is known.</summary>
-    private async Task<T> Guard<T>(Func<Task<T>> operation, [CallerMemberName] string operationName = "")
+    private async Task<T> Guard<T>(Func<Task<T>> operation, bool logCause = true, [CallerMemberName] string operationName = "")
     {
         try
         {
@@ -248,7 +248,11 @@ public sealed partial class PostgresEngine : IRealtimeStore, IAsyncDisposable
         }
         catch (Exception e) when (IsUnavailable(e))
         {
-            PostgresLog.OperationFailed(_logger, e, operationName);
+            if (logCause)
+            {
+                PostgresLog.OperationFailed(_logger, e, operationName);
+            }
+
             throw new EngineUnavailableException("PostgreSQL is unavailable", e);
         }
     }
@@ -257,7 +261,7 @@ public sealed partial class PostgresEngine : IRealtimeStore, IAsyncDisposable
     {
         await operation().ConfigureAwait(false);
         return true;
-    }, operationName);
+    }, operationName: operationName);
 
     /// <summary>The connection itself failed (the server went away or ended the session), as opposed to a statement
     /// that failed on a live one (a deadlock, a timeout): only then are the pool's idle connections suspect too.</summary>
