@@ -64,9 +64,11 @@ internal sealed class ChannelFeeds(IGrainFactory grains, FrontEndIdentity frontE
     {
         try
         {
-            var members = feed.Subscribers.Where(s => s.IsConfirmed && !s.IsClosed).Select(MemberOf).ToArray();
+            var subscribers = feed.Subscribers;
+            var listed = subscribers.Where(s => s.IsConfirmed && !s.IsClosed).ToArray();
             var grain = grains.GetGrain<IChannelGrain>(feed.Channel);
-            var renewed = await grain.RenewAsync(frontEnd.Id, members.AsImmutable()).WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
+            var renewed = await grain.RenewAsync(frontEnd.Id, listed.Select(MemberOf).ToArray().AsImmutable()).WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
+            LeaveAgainIfRaced(feed, subscribers, listed);
             var position = renewed.Position;
             var messagesBehind = feed.Position.Epoch == position.Epoch && feed.Position.Delivered < position.Offset;
             var presenceBehind = feed.PresenceSeen < renewed.PresenceSequence;
@@ -75,8 +77,15 @@ internal sealed class ChannelFeeds(IGrainFactory grains, FrontEndIdentity frontE
                 return;
             }
 
-            // Give what is in flight a moment to arrive, then take the rest from the grain.
+            // Give what is in flight a moment to arrive, then take the rest from the grain. Unless the channel's last
+            // subscriber here has left meanwhile: nobody would get the refill, and its call would wake the grain again
+            // after the leave deactivated it, with no member to ever deactivate it before idle collection.
             await Task.Delay(grace, cancellationToken).ConfigureAwait(false);
+            if (Find(feed.Channel) != feed)
+            {
+                return;
+            }
+
             if (messagesBehind)
             {
                 await feed.CatchUpAsync(position).ConfigureAwait(false);
@@ -103,6 +112,24 @@ internal sealed class ChannelFeeds(IGrainFactory grains, FrontEndIdentity frontE
         catch (Exception e)
         {
             FeedsLog.RenewFailed(logger, e, feed.Channel);
+        }
+    }
+
+    // A subscriber listed in a renewal that left while the renewal was on its way: if its unsubscribe overtook the
+    // renewal, the grain (or a new activation, the leave having deactivated the old one) took it back as a member
+    // lost with an earlier activation. Leave again, so the grain holds no ghost until this front end's lease ends.
+    private void LeaveAgainIfRaced(ChannelFeed feed, IChannelSubscriber[] subscribers, IChannelSubscriber[] listed)
+    {
+        var current = Find(feed.Channel);
+        if (current == feed && ReferenceEquals(feed.Subscribers, subscribers))
+        {
+            return; // nobody came or went (the subscriber list is replaced on every change)
+        }
+
+        var here = (current?.Subscribers ?? []).Select(s => s.Client).ToHashSet(StringComparer.Ordinal);
+        foreach (var subscriber in listed.Where(s => !here.Contains(s.Client)))
+        {
+            _ = LeaveQuietlyAsync(feed.Channel, subscriber.Client);
         }
     }
 

@@ -214,10 +214,7 @@ internal sealed partial class ChannelGrain
         }
 
         await RetryUnsentAsync();
-        if (Members.Count == 0 && !_dirty && _unsent.Count == 0)
-        {
-            DeactivateOnIdle();
-        }
+        DeactivateIfEmpty();
     }
 
     private async Task ExpireAsync(HashSet<string> frontEnds)

@@ -118,6 +118,10 @@ internal sealed partial class ChannelGrain(
             _leftAt[client] = time.GetUtcNow();
             await RemoveAsync([member]);
         }
+
+        // Not a member: a renewal that listed the front end's members before this subscribe's reply had already
+        // dropped it, and may have deactivated the grain, so this leave woke a new, empty activation.
+        DeactivateIfEmpty();
     }
 
     public async Task<RenewResult> RenewAsync(string frontEnd, Immutable<ChannelMember[]> members)
@@ -154,16 +158,17 @@ internal sealed partial class ChannelGrain(
 
         // A renewal can reach a channel whose last member just left (the front end took its list before the
         // unsubscribe): it must not keep a memberless activation alive until idle collection.
-        if (Members.Count == 0 && !_dirty && _unsent.Count == 0)
-        {
-            DeactivateOnIdle();
-        }
+        DeactivateIfEmpty();
 
         return new RenewResult(new StreamPosition(_epoch, _top), _presenceSequence);
     }
 
     public Task<PresenceEvent[]?> PresenceSinceAsync(long sequence)
     {
+        // Asked by a front end catching up just as its last subscriber here left: the question must not keep a
+        // memberless activation (woken by it after the leave deactivated the last one) alive until idle collection.
+        DeactivateIfEmpty();
+
         if (sequence >= _presenceSequence)
         {
             return Task.FromResult<PresenceEvent[]?>([]);
@@ -304,6 +309,14 @@ internal sealed partial class ChannelGrain(
             }
         }
 
+        DeactivateIfEmpty();
+    }
+
+    // Nobody is in the channel and nothing waits to be written or pushed: the activation goes, rather than wait for
+    // idle collection. Every path that can leave it memberless ends here, or a leave racing a renewal (which
+    // deactivated the old activation and woke a new one) would leave a grain behind for minutes.
+    private void DeactivateIfEmpty()
+    {
         if (Members.Count == 0 && !_dirty && _unsent.Count == 0)
         {
             DeactivateOnIdle();

@@ -195,6 +195,10 @@ public sealed class ChatTests
             ["Realtime:Limits:CommandsPerSecond"] = "100000",
             ["Realtime:Limits:CommandBurst"] = "100000",
             ["Realtime:Limits:MaxSubscriptions"] = "2000",
+            // Renewals run all the time, so they race the unsubscribes: a renewal or its catch-up reaching a channel
+            // just left must not wake a grain that nothing then deactivates (it failed this way before the fix).
+            ["Realtime:Silo:HeartbeatInterval"] = "00:00:00.100",
+            ["Realtime:Silo:NodeTimeout"] = "00:00:01",
         });
         await using var alice = await server.ConnectAsync("alice");
         var baseline = await server.CountActivationsAsync("ChannelGrain");
