@@ -4,6 +4,6 @@ namespace Realtime.Api.Auth;
 
 internal static partial class AuthLog
 {
-    [LoggerMessage(400, LogLevel.Warning, "Could not check a client token: {Problem}")]
+    [LoggerMessage(500, LogLevel.Warning, "Could not check a client token: {Problem}")]
     public static partial void ValidationFailed(ILogger logger, Exception exception, string problem);
 }

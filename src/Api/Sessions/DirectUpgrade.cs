@@ -78,7 +78,8 @@ internal sealed class DirectUpgrade(
         var (format, compressFrom, token) = (accepted.Format, accepted.Deflate is null ? int.MaxValue : compression.MinBytes, accepted.Token);
         accepted = null;
         var remote = (connection.RemoteEndPoint as IPEndPoint)?.Address.ToString();
-        await registry.RunAsync(socket, Interlocked.Exchange(ref token, null), remote, connection.Abort, frames, format, compressFrom).ConfigureAwait(false);
+        await registry.RunAsync(socket, Interlocked.Exchange(ref token, null), remote, connection.Abort, connection.ConnectionClosed, frames, format,
+            compressFrom).ConfigureAwait(false);
     }
 
     private sealed record Accepted(byte[] Response, string? Token, string? Subprotocol, WireFormat Format, WebSocketDeflateOptions? Deflate);

@@ -8,8 +8,9 @@ namespace Realtime.Api.Sessions;
 /// A connection's pipes as the stream <see cref="System.Net.WebSockets.WebSocket.CreateFromStream(Stream, System.Net.WebSockets.WebSocketCreationOptions)"/>
 /// reads and writes. A zero-byte read waits for data without consuming any, so an idle socket holds no buffer
 /// (the transport below waits the same way). Disposing it, which is how the WebSocket aborts, wakes a pending
-/// read (it returns end of stream) and a pending flush. The bytes read are shown to a <see cref="FrameLimit"/>
-/// when one is given, so an oversized frame is refused at its header.
+/// read (it returns end of stream) and a pending flush. A write to a connection the transport has closed fails.
+/// The bytes read are shown to a <see cref="FrameLimit"/> when one is given, so an oversized frame is refused at
+/// its header.
 /// </summary>
 internal sealed class DuplexPipeStream(IDuplexPipe pipe, FrameLimit? limit = null) : Stream
 {
@@ -61,6 +62,13 @@ internal sealed class DuplexPipeStream(IDuplexPipe pipe, FrameLimit? limit = nul
         if (result.IsCanceled || result.IsCompleted && _disposed)
         {
             throw new ObjectDisposedException(nameof(DuplexPipeStream));
+        }
+
+        // The transport stopped reading what is written: the connection is gone (a reset, say). Writing on would
+        // succeed silently into nothing; fail the send as a socket's would.
+        if (result.IsCompleted)
+        {
+            throw new IOException("the connection is closed");
         }
     }
 

@@ -31,6 +31,7 @@ internal sealed partial class Session : IThreadPoolWorkItem
     private readonly Dictionary<string, ChannelSubscription> _subscriptions = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _aborted = new();
     private readonly Action _abortConnection;
+    private readonly CancellationToken _connectionClosed;
     private CancellationTokenRegistration _abortOnTimeout;
     private CommandRateLimiter _rate;
     private long _queuedBytes;
@@ -44,13 +45,15 @@ internal sealed partial class Session : IThreadPoolWorkItem
     private readonly WebSocketMessageType _frameType;
     private readonly int _compressFrom;
 
-    public Session(WebSocket socket, SessionRegistry registry, string clientId, Action abortConnection, WireFormat format, int compressFrom)
+    public Session(WebSocket socket, SessionRegistry registry, string clientId, Action abortConnection, CancellationToken connectionClosed,
+        WireFormat format, int compressFrom)
     {
         _socket = socket;
         _format = format;
         _frameType = format == WireFormat.Json ? WebSocketMessageType.Text : WebSocketMessageType.Binary;
         _compressFrom = compressFrom;
         _abortConnection = abortConnection;
+        _connectionClosed = connectionClosed;
         _registry = registry;
         ClientId = clientId;
         _rate = new CommandRateLimiter(registry.Limits.CommandsPerSecond, registry.Limits.CommandBurst);
@@ -313,9 +316,7 @@ internal sealed partial class Session : IThreadPoolWorkItem
             }
             catch (Exception e) when (e is WebSocketException or OperationCanceledException or IOException or ObjectDisposedException)
             {
-                // Cancelling a send aborts the socket, which ends the reader loop too; what is queued is dropped.
-                _socket.Abort();
-                _dropQueue = true;
+                SendFailed(e);
             }
         }
 
@@ -342,7 +343,7 @@ internal sealed partial class Session : IThreadPoolWorkItem
         }
         catch (Exception e) when (e is WebSocketException or OperationCanceledException or IOException or ObjectDisposedException)
         {
-            _socket.Abort();
+            SendFailed(e);
         }
         finally
         {
@@ -411,7 +412,9 @@ internal sealed partial class Session : IThreadPoolWorkItem
                     // close handshake. Reading on would parse its frames at line rate until CloseTimeout;
                     // stop reading so TCP back-pressure, not this node's CPU, absorbs them, and let
                     // CloseTimeout drop the connection. The writer still sends the queue and the close frame.
-                    await Task.Delay(Timeout.Infinite, _aborted.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                    // A connection that breaks meanwhile (the client resets it) is let go at once.
+                    using var released = CancellationTokenSource.CreateLinkedTokenSource(_aborted.Token, _connectionClosed);
+                    await Task.Delay(Timeout.Infinite, released.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
                     return;
                 }
             }
@@ -434,6 +437,20 @@ internal sealed partial class Session : IThreadPoolWorkItem
         SessionsLog.CloseTimedOut(_registry.Logger, ClientId, Identity?.User, _closeCode, _registry.Limits.CloseTimeout.TotalSeconds,
             Interlocked.Read(ref _queuedBytes), _socket.State);
         _abortConnection();
+        _socket.Abort();
+    }
+
+    // A send failed. Either the connection broke (a reset, say), which the transport also reports to the reader, a
+    // parked one included (_connectionClosed); or it was aborted here, at CloseTimeout or by the framework after a
+    // protocol error, which was logged there. Aborting the socket ends the reader loop too; what is queued is dropped.
+    private void SendFailed(Exception e)
+    {
+        if (!_aborted.IsCancellationRequested && _socket.State != WebSocketState.Aborted)
+        {
+            SessionsLog.SendFailed(_registry.Logger, e, ClientId, Identity?.User, _socket.State);
+        }
+
+        _dropQueue = true;
         _socket.Abort();
     }
 

@@ -44,12 +44,13 @@ internal sealed class SessionRegistry(
     /// <summary>True once shutdown began: new sockets are refused so clients reconnect elsewhere.</summary>
     public bool IsStopping { get; private set; }
 
-    /// <summary>Runs one socket to its end. <paramref name="compressFrom"/>: the size from which frames are compressed,
+    /// <summary>Runs one socket to its end. <paramref name="abortConnection"/> and <paramref name="connectionClosed"/> are
+    /// the connection's below the socket; <paramref name="compressFrom"/>: the size from which frames are compressed,
     /// when permessage-deflate was agreed.</summary>
-    public async Task RunAsync(WebSocket socket, string? queryToken, string? remote, Action abortConnection, FrameLimit? frames,
-        WireFormat format, int compressFrom)
+    public async Task RunAsync(WebSocket socket, string? queryToken, string? remote, Action abortConnection, CancellationToken connectionClosed,
+        FrameLimit? frames, WireFormat format, int compressFrom)
     {
-        var session = new Session(socket, this, NewClientId(), abortConnection, format, compressFrom);
+        var session = new Session(socket, this, NewClientId(), abortConnection, connectionClosed, format, compressFrom);
         frames?.OnExceeded(() => session.RequestClose(CloseCodes.MessageTooBig, $"frame over {frames.MaxFrameBytes} bytes", dropQueue: true));
         _sessions[session.ClientId] = session;
         metrics.ConnectionOpened();

@@ -42,4 +42,7 @@ internal static partial class SessionsLog
 
     [LoggerMessage(212, LogLevel.Information, "Client {Client} (user {User}): close {Code} not finished within {Seconds} s; connection aborted with {QueuedBytes} bytes still queued, socket {State}")]
     public static partial void CloseTimedOut(ILogger logger, string client, string? user, int code, double seconds, long queuedBytes, System.Net.WebSockets.WebSocketState state);
+
+    [LoggerMessage(213, LogLevel.Debug, "Client {Client} (user {User}): a send failed (socket {State}); the connection is broken")]
+    public static partial void SendFailed(ILogger logger, Exception exception, string client, string? user, System.Net.WebSockets.WebSocketState state);
 }

@@ -61,8 +61,8 @@ public static class WebSocketGateway
             // Parsed here rather than through Request.Query, which would keep the parsed query (token included)
             // in the request's features for as long as the socket is open.
             var token = DirectUpgrade.TokenFrom(context.Request.QueryString.Value);
-            await registry.RunAsync(socket, token, context.Connection.RemoteIpAddress?.ToString(), context.Abort, frames, format,
-                offered ? compression.MinBytes : int.MaxValue);
+            await registry.RunAsync(socket, token, context.Connection.RemoteIpAddress?.ToString(), context.Abort, context.RequestAborted,
+                frames, format, offered ? compression.MinBytes : int.MaxValue);
             return Results.Empty;
         }).ExcludeFromDescription();
         return app;

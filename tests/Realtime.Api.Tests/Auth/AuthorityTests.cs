@@ -81,7 +81,7 @@ public sealed class AuthorityTests
         Assert.Equal(4001, (int?)await client.WaitClosedAsync());
         var disconnect = await client.NextPushAsync("disconnect");
         Assert.Equal("signing keys unavailable", disconnect.GetProperty("reason").GetString());
-        Assert.Contains(logs.Entries, e => e.Level == LogLevel.Warning && e.EventId.Id == 400);
+        Assert.Contains(logs.Entries, e => e.Level == LogLevel.Warning && e.EventId.Id == 500 && e.Category.StartsWith("Realtime.Api.Auth", StringComparison.Ordinal));
 
         await using var local = await server.ConnectAsync("bob");
         await local.CallAsync(new { type = "ping" });

@@ -113,6 +113,13 @@ public sealed class RawWebSocket : IAsyncDisposable
         return headers.ToString();
     }
 
+    /// <summary>Ends the connection with a TCP reset rather than a close, as a client that crashed would.</summary>
+    public void Reset()
+    {
+        _tcp.Client.LingerState = new LingerOption(true, 0);
+        _tcp.Close();
+    }
+
     public ValueTask DisposeAsync()
     {
         _tcp.Dispose();

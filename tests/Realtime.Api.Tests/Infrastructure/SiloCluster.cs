@@ -43,6 +43,9 @@ public sealed class SiloCluster : IAsyncDisposable
         }
 
         await cluster.DeployAsync();
+        // Until every silo sees the others and the grain directory agrees, a grain called through two silos can be
+        // activated on both: a test would read a second, empty activation.
+        await cluster.WaitForLivenessToStabilizeAsync();
         return new SiloCluster(cluster);
     }
 
