@@ -31,6 +31,7 @@ internal sealed partial class ChannelGrain(
     private readonly Dictionary<string, DateTimeOffset> _leases = [];      // front end → last renewal
     private readonly Dictionary<string, DateTimeOffset> _addedAt = [];     // client → when it became a member here
     private readonly Dictionary<string, DateTimeOffset> _leftAt = [];      // client → when it unsubscribed, for a heartbeat
+    private readonly HashSet<string> _subscribing = [];                     // clients whose subscribe has not returned yet
     private IAsyncStream<RealtimeEvent>[] _targets = [];                   // one stream per front end with members
     private string _channel = "";
     private NamespaceOptions _options = new();
@@ -83,32 +84,48 @@ internal sealed partial class ChannelGrain(
         // end, one appended before it is at or below the position the reply carries.
         _leases[member.FrontEnd] = time.GetUtcNow();
         var joined = Add(member);
-        var presenceFloor = _presenceSequence;
-        var result = since is { } position ? await RecoverAsync(position) with { PresenceSequence = presenceFloor }
-            : new SubscribeResult(_channel, _epoch, _top, Recovered: true, [], presenceFloor);
-
-        if (joined && _options.Presence)
+        // Until this returns, the front end cannot list the member in a renewal: the grain is reentrant, and a
+        // renewal that arrives while the history read or the write below waits (on a slow store, for longer than
+        // a heartbeat) must not drop it.
+        _subscribing.Add(member.Client);
+        try
         {
-            try
+            var presenceFloor = _presenceSequence;
+            var result = since is { } position ? await RecoverAsync(position) with { PresenceSequence = presenceFloor }
+                : new SubscribeResult(_channel, _epoch, _top, Recovered: true, [], presenceFloor);
+
+            if (joined && _options.Presence)
             {
-                await SaveAsync(throwOnFailure: true);
-            }
-            catch (RealtimeException)
-            {
-                // Not stored, so not joined: the client is told unavailable and no join (or later leave) is pushed.
-                Members.Remove(member.Client);
-                _addedAt.Remove(member.Client);
-                MembersChanged();
-                throw;
+                try
+                {
+                    await SaveAsync(throwOnFailure: true);
+                }
+                catch (RealtimeException)
+                {
+                    // Not stored, so not joined: the client is told unavailable and no join (or later leave) is pushed.
+                    Members.Remove(member.Client);
+                    _addedAt.Remove(member.Client);
+                    MembersChanged();
+                    throw;
+                }
+
+                if (_options.JoinLeave)
+                {
+                    await EmitAsync(new PresenceEvent(_channel, EntryOf(member), Joined: true, ++_presenceSequence));
+                }
             }
 
-            if (_options.JoinLeave)
+            return result;
+        }
+        finally
+        {
+            _subscribing.Remove(member.Client);
+            if (Members.ContainsKey(member.Client))
             {
-                await EmitAsync(new PresenceEvent(_channel, EntryOf(member), Joined: true, ++_presenceSequence));
+                // The heartbeat's grace for a list taken before the reply arrived counts from the reply.
+                _addedAt[member.Client] = time.GetUtcNow();
             }
         }
-
-        return result;
     }
 
     public async Task UnsubscribeAsync(string frontEnd, string client)
@@ -130,10 +147,11 @@ internal sealed partial class ChannelGrain(
         _leases[frontEnd] = now;
         var listed = members.Value.Select(m => m.Client).ToHashSet();
 
-        // Not listed: the socket is gone (an unsubscribe that never arrived). A member added within the last
-        // heartbeat may be a subscribe whose reply had not reached the front end when it took its list.
+        // Not listed: the socket is gone (an unsubscribe that never arrived). A member whose subscribe is still here,
+        // or returned within the last heartbeat, may be one whose reply had not reached the front end when it took its list.
         var gone = Members.Values
-            .Where(m => m.FrontEnd == frontEnd && !listed.Contains(m.Client) && now - _addedAt.GetValueOrDefault(m.Client) > silo.Value.HeartbeatInterval)
+            .Where(m => m.FrontEnd == frontEnd && !listed.Contains(m.Client) && !_subscribing.Contains(m.Client)
+                        && now - _addedAt.GetValueOrDefault(m.Client) > silo.Value.HeartbeatInterval)
             .ToArray();
         // Listed but not a member: lost with an earlier activation, so it comes back. Unless it unsubscribed within the
         // last heartbeat: then the front end took its list before the unsubscribe, and bringing it back would leave a

@@ -113,8 +113,10 @@ public sealed class ChannelGrainTests : IAsyncLifetime
     [Fact]
     public async Task The_members_of_a_front_end_that_stops_renewing_leave_with_leave_pushed_while_renewed_ones_stay()
     {
-        var watcher = await _cluster.ReadFrontEndAsync("fe-live");
-        var channel = _cluster.Client.GetGrain<IChannelGrain>("chat:lease");
+        // Leases of 3 s, renewed every 100 ms below: only a front end that stopped renewing loses its members.
+        await using var cluster = await GrainCluster.StartAsync(new Dictionary<string, string?> { ["Realtime:Silo:NodeTimeout"] = "00:00:03" });
+        var watcher = await cluster.ReadFrontEndAsync("fe-live");
+        var channel = cluster.Client.GetGrain<IChannelGrain>("chat:lease");
         var live = Member("fe-live", "c-live", "watcher");
         await channel.SubscribeAsync(live, new ClientIdentity("watcher", []), since: null);
         await channel.SubscribeAsync(Member("fe-dead", "c-dead", "ghost"), new ClientIdentity("ghost", []), since: null);
@@ -126,7 +128,7 @@ public sealed class ChannelGrainTests : IAsyncLifetime
             while (!renewing.IsCancellationRequested)
             {
                 await channel.RenewAsync("fe-live", new[] { live }.AsImmutable());
-                await Task.Delay(200);
+                await Task.Delay(100);
             }
         });
 
@@ -179,6 +181,43 @@ public sealed class ChannelGrainTests : IAsyncLifetime
         Assert.Equal(["alice", "watcher"], (await channel.PresenceAsync(null)).Select(e => e.User).Order());
         await Eventually.AssertAsync(() => Assert.Equal(
             [true, false, true], watcher.Of<PresenceEvent>().Where(e => e.Entry.Client == "ca").Select(e => e.Joined)));
+    }
+
+    [Fact]
+    public async Task A_member_whose_join_is_still_being_stored_stays_though_a_renewal_could_not_list_it_yet()
+    {
+        // Heartbeats of 200 ms (GrainCluster's), so the join's write is held for several of them.
+        await using var cluster = await GrainCluster.StartAsync(configureSilo: FailingGrainStorage.Replace);
+        var watcher = await cluster.ReadFrontEndAsync("fe-w");
+        var channel = cluster.Client.GetGrain<IChannelGrain>("chat:slowjoin");
+        await channel.SubscribeAsync(Member("fe-w", "cw", "watcher"), new ClientIdentity("watcher", []), since: null);
+        var bob = Member("fe-1", "cb", "bob");
+        await channel.SubscribeAsync(bob, new ClientIdentity("bob", []), since: null);
+
+        // Storage is slow to answer: alice's subscribe waits on its write for well over a heartbeat.
+        FailingGrainStorage.Hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Task<SubscribeResult> joining;
+        try
+        {
+            var held = FailingGrainStorage.WritesHeld;
+            joining = channel.SubscribeAsync(Member("fe-1", "ca", "alice"), new ClientIdentity("alice", []), since: null);
+            await Eventually.TrueAsync(() => Task.FromResult(FailingGrainStorage.WritesHeld > held), "alice's join waits on storage");
+            await Task.Delay(TimeSpan.FromMilliseconds(1000)); // five heartbeats
+
+            // fe-1 renews meanwhile; alice's subscribe has not returned, so its list has only bob.
+            await channel.RenewAsync("fe-1", new[] { bob }.AsImmutable()).WaitAsync(TimeSpan.FromSeconds(30));
+        }
+        finally
+        {
+            FailingGrainStorage.Hold.TrySetResult();
+            FailingGrainStorage.Hold = null;
+        }
+
+        await joining;
+        Assert.Equal(["alice", "bob", "watcher"], (await channel.PresenceAsync(null)).Select(e => e.User).Order());
+        // One join and no leave: the grain's events reach the watcher in order, so a leave would have come first.
+        await Eventually.AssertAsync(() => Assert.Contains(watcher.Of<PresenceEvent>(), e => e.Joined && e.Entry.Client == "ca"));
+        Assert.Equal([true], watcher.Of<PresenceEvent>().Where(e => e.Entry.Client == "ca").Select(e => e.Joined));
     }
 
     [Fact]

@@ -7,17 +7,18 @@ using Realtime.Grains.Channels;
 namespace Realtime.Silo.Tests.Grains;
 
 /// <summary>
-/// The product's grain storage misbehaving as real ones do: writes that fail, as while PostgreSQL restarts, and
-/// a serialiser that reads the state off the grain's scheduler, across awaits, as the ADO.NET provider does after
-/// its own <c>ConfigureAwait(false)</c>. It wraps a real memory grain storage (Orleans' own), keeps what each
-/// channel grain last stored, and counts the writes it refused. One instance per process: both silos of an
-/// in-process cluster share it.
+/// The product's grain storage misbehaving as real ones do: writes that fail, as while PostgreSQL restarts; writes
+/// that wait, as on a PostgreSQL slow to answer; and a serialiser that reads the state off the grain's scheduler,
+/// across awaits, as the ADO.NET provider does after its own <c>ConfigureAwait(false)</c>. It wraps a real memory
+/// grain storage (Orleans' own), keeps what each channel grain last stored, and counts the writes it refused. One
+/// instance per process: both silos of an in-process cluster share it.
 /// </summary>
 public sealed class FailingGrainStorage(IGrainStorage inner) : IGrainStorage
 {
     private const string Inner = "realtime-inner";
     private static int _failuresLeft;
     private static int _refused;
+    private static int _held;
     private static readonly ConcurrentDictionary<string, string[]> Stored = new();
 
     /// <summary>Writes refused so far.</summary>
@@ -25,6 +26,12 @@ public sealed class FailingGrainStorage(IGrainStorage inner) : IGrainStorage
 
     /// <summary>Writes read the members one at a time with a pause between, off the grain's scheduler.</summary>
     public static bool SlowSerialiser { get; set; }
+
+    /// <summary>While set, writes wait for it (as on a PostgreSQL that is slow to answer); <see cref="WritesHeld"/> counts them.</summary>
+    public static TaskCompletionSource? Hold { get; set; }
+
+    /// <summary>Writes that have waited for <see cref="Hold"/>.</summary>
+    public static int WritesHeld => Volatile.Read(ref _held);
 
     /// <summary>The next <paramref name="count"/> writes throw.</summary>
     public static void FailNext(int count) => Volatile.Write(ref _failuresLeft, count);
@@ -46,6 +53,12 @@ public sealed class FailingGrainStorage(IGrainStorage inner) : IGrainStorage
 
     public async Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
+        if (Hold is { } hold)
+        {
+            Interlocked.Increment(ref _held);
+            await hold.Task.ConfigureAwait(false);
+        }
+
         if (Interlocked.Decrement(ref _failuresLeft) >= 0)
         {
             Interlocked.Increment(ref _refused);
