@@ -412,7 +412,9 @@ internal sealed partial class Session : IThreadPoolWorkItem
                     // close handshake. Reading on would parse its frames at line rate until CloseTimeout;
                     // stop reading so TCP back-pressure, not this node's CPU, absorbs them, and let
                     // CloseTimeout drop the connection. The writer still sends the queue and the close frame.
-                    // A connection that breaks meanwhile (the client resets it) is let go at once.
+                    // A connection that ends meanwhile (a reset or a FIN) is let go at once, if Kestrel's
+                    // transport sees it: it reads on until its input buffer (1 MiB) is full, then waits too.
+                    SessionsLog.NoLongerRead(_registry.Logger, ClientId, Identity?.User, MaxFramesWhileClosing);
                     using var released = CancellationTokenSource.CreateLinkedTokenSource(_aborted.Token, _connectionClosed);
                     await Task.Delay(Timeout.Infinite, released.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
                     return;
@@ -440,12 +442,12 @@ internal sealed partial class Session : IThreadPoolWorkItem
         _socket.Abort();
     }
 
-    // A send failed. Either the connection broke (a reset, say), which the transport also reports to the reader, a
-    // parked one included (_connectionClosed); or it was aborted here, at CloseTimeout or by the framework after a
-    // protocol error, which was logged there. Aborting the socket ends the reader loop too; what is queued is dropped.
+    // A send failed: the connection broke (a reset, say; the transport also reports it to the reader, a parked one
+    // included, through _connectionClosed), or CloseTimeout aborted it here, which 212 has logged. Aborting the socket
+    // ends the reader loop too; what is queued is dropped.
     private void SendFailed(Exception e)
     {
-        if (!_aborted.IsCancellationRequested && _socket.State != WebSocketState.Aborted)
+        if (!_aborted.IsCancellationRequested)
         {
             SessionsLog.SendFailed(_registry.Logger, e, ClientId, Identity?.User, _socket.State);
         }

@@ -45,4 +45,7 @@ internal static partial class SessionsLog
 
     [LoggerMessage(213, LogLevel.Debug, "Client {Client} (user {User}): a send failed (socket {State}); the connection is broken")]
     public static partial void SendFailed(ILogger logger, Exception exception, string client, string? user, System.Net.WebSockets.WebSocketState state);
+
+    [LoggerMessage(214, LogLevel.Debug, "Client {Client} (user {User}) sent {Count} frames after it was told to go; it is no longer read, and goes at CloseTimeout or when its connection ends")]
+    public static partial void NoLongerRead(ILogger logger, string client, string? user, int count);
 }

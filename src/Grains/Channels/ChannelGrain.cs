@@ -31,7 +31,7 @@ internal sealed partial class ChannelGrain(
     private readonly Dictionary<string, DateTimeOffset> _leases = [];      // front end → last renewal
     private readonly Dictionary<string, DateTimeOffset> _addedAt = [];     // client → when it became a member here
     private readonly Dictionary<string, DateTimeOffset> _leftAt = [];      // client → when it unsubscribed, for a heartbeat
-    private readonly HashSet<string> _subscribing = [];                     // clients whose subscribe has not returned yet
+    private readonly Dictionary<string, int> _subscribing = [];             // client → its subscribes that have not returned yet
     private IAsyncStream<RealtimeEvent>[] _targets = [];                   // one stream per front end with members
     private string _channel = "";
     private NamespaceOptions _options = new();
@@ -86,40 +86,48 @@ internal sealed partial class ChannelGrain(
         var joined = Add(member);
         // Until this returns, the front end cannot list the member in a renewal: the grain is reentrant, and a
         // renewal that arrives while the history read or the write below waits (on a slow store, for longer than
-        // a heartbeat) must not drop it.
-        _subscribing.Add(member.Client);
+        // a heartbeat) must not drop it. Counted: a retried subscribe can overlap one still waiting.
+        _subscribing[member.Client] = _subscribing.GetValueOrDefault(member.Client) + 1;
         try
         {
             var presenceFloor = _presenceSequence;
-            var result = since is { } position ? await RecoverAsync(position) with { PresenceSequence = presenceFloor }
-                : new SubscribeResult(_channel, _epoch, _top, Recovered: true, [], presenceFloor);
-
-            if (joined && _options.Presence)
+            SubscribeResult result;
+            try
             {
-                try
+                result = since is { } position ? await RecoverAsync(position) with { PresenceSequence = presenceFloor }
+                    : new SubscribeResult(_channel, _epoch, _top, Recovered: true, [], presenceFloor);
+                if (joined && _options.Presence)
                 {
                     await SaveAsync(throwOnFailure: true);
                 }
-                catch (RealtimeException)
+            }
+            catch (Exception) when (joined)
+            {
+                // Not recovered or not stored, so not joined: the client is told why, and no join (or later leave) is pushed.
+                if (Members.Remove(member.Client))
                 {
-                    // Not stored, so not joined: the client is told unavailable and no join (or later leave) is pushed.
-                    Members.Remove(member.Client);
                     _addedAt.Remove(member.Client);
                     MembersChanged();
-                    throw;
                 }
 
-                if (_options.JoinLeave)
-                {
-                    await EmitAsync(new PresenceEvent(_channel, EntryOf(member), Joined: true, ++_presenceSequence));
-                }
+                throw;
+            }
+
+            // A member that left while this waited (an unsubscribe, its front end's lease) had its leave pushed: no join after it.
+            if (joined && _options.Presence && _options.JoinLeave && Members.ContainsKey(member.Client))
+            {
+                await EmitAsync(new PresenceEvent(_channel, EntryOf(member), Joined: true, ++_presenceSequence));
             }
 
             return result;
         }
         finally
         {
-            _subscribing.Remove(member.Client);
+            if (--_subscribing[member.Client] == 0)
+            {
+                _subscribing.Remove(member.Client);
+            }
+
             if (Members.ContainsKey(member.Client))
             {
                 // The heartbeat's grace for a list taken before the reply arrived counts from the reply.
@@ -150,7 +158,7 @@ internal sealed partial class ChannelGrain(
         // Not listed: the socket is gone (an unsubscribe that never arrived). A member whose subscribe is still here,
         // or returned within the last heartbeat, may be one whose reply had not reached the front end when it took its list.
         var gone = Members.Values
-            .Where(m => m.FrontEnd == frontEnd && !listed.Contains(m.Client) && !_subscribing.Contains(m.Client)
+            .Where(m => m.FrontEnd == frontEnd && !listed.Contains(m.Client) && !_subscribing.ContainsKey(m.Client)
                         && now - _addedAt.GetValueOrDefault(m.Client) > silo.Value.HeartbeatInterval)
             .ToArray();
         // Listed but not a member: lost with an earlier activation, so it comes back. Unless it unsubscribed within the

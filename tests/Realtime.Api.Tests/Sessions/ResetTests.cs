@@ -40,7 +40,8 @@ public sealed class ResetTests
         }
 
         Assert.Equal(1, (await server.MetricsAsync())["realtime_slow_consumer_closes_total"]);
-        await SendPingsAsync(stuck, 150); // the server stops reading it after 100
+        await SendPingsAsync(stuck, 150);
+        await NoLongerReadAsync(logs); // after 100
 
         stuck.Reset();
         await LetGoAsync(server, logs, closeCode: 4008);
@@ -68,6 +69,7 @@ public sealed class ResetTests
         Assert.Equal(4029, ending.CloseCode);
 
         // Everything the server had to send has gone out; it waits for the close handshake that never comes.
+        await NoLongerReadAsync(logs);
         flooder.Reset();
         await LetGoAsync(server, logs, closeCode: 4029);
     }
@@ -89,6 +91,11 @@ public sealed class ResetTests
             await socket.SendTextAsync($$"""{"id":{{i + 100}},"type":"ping"}""");
         }
     }
+
+    // The reset must find the session waiting, not still reading (a reader that meets the reset ends by itself).
+    private static Task NoLongerReadAsync(LogCapture logs) =>
+        Eventually.TrueAsync(() => Lines(logs).Any(l => l.StartsWith("214 ", StringComparison.Ordinal)),
+            "the server stops reading the client (event 214)", TimeSpan.FromSeconds(30));
 
     private static async Task<RawFrame> ReadUntilCloseFrameAsync(RawWebSocket socket)
     {

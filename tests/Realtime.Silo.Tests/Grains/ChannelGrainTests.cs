@@ -113,8 +113,8 @@ public sealed class ChannelGrainTests : IAsyncLifetime
     [Fact]
     public async Task The_members_of_a_front_end_that_stops_renewing_leave_with_leave_pushed_while_renewed_ones_stay()
     {
-        // Leases of 3 s, renewed every 100 ms below: only a front end that stopped renewing loses its members.
-        await using var cluster = await GrainCluster.StartAsync(new Dictionary<string, string?> { ["Realtime:Silo:NodeTimeout"] = "00:00:03" });
+        // Leases of 10 s, renewed every 100 ms below: only a front end that stopped renewing loses its members.
+        await using var cluster = await GrainCluster.StartAsync(new Dictionary<string, string?> { ["Realtime:Silo:NodeTimeout"] = "00:00:10" });
         var watcher = await cluster.ReadFrontEndAsync("fe-live");
         var channel = cluster.Client.GetGrain<IChannelGrain>("chat:lease");
         var live = Member("fe-live", "c-live", "watcher");
@@ -132,7 +132,7 @@ public sealed class ChannelGrainTests : IAsyncLifetime
             }
         });
 
-        await Eventually.AssertAsync(() => Assert.Contains(watcher.Of<PresenceEvent>(), e => !e.Joined && e.Entry.User == "ghost"), TimeSpan.FromSeconds(20));
+        await Eventually.AssertAsync(() => Assert.Contains(watcher.Of<PresenceEvent>(), e => !e.Joined && e.Entry.User == "ghost"), TimeSpan.FromSeconds(60));
         Assert.Equal(["watcher"], (await channel.PresenceAsync(null)).Select(e => e.User));
         renewing.Cancel();
         await renewals;
@@ -195,22 +195,18 @@ public sealed class ChannelGrainTests : IAsyncLifetime
         await channel.SubscribeAsync(bob, new ClientIdentity("bob", []), since: null);
 
         // Storage is slow to answer: alice's subscribe waits on its write for well over a heartbeat.
-        FailingGrainStorage.Hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         Task<SubscribeResult> joining;
-        try
+        using (var held = FailingGrainStorage.HoldWrites())
         {
-            var held = FailingGrainStorage.WritesHeld;
             joining = channel.SubscribeAsync(Member("fe-1", "ca", "alice"), new ClientIdentity("alice", []), since: null);
-            await Eventually.TrueAsync(() => Task.FromResult(FailingGrainStorage.WritesHeld > held), "alice's join waits on storage");
+            await held.WriteWaitingAsync("alice's join waits on storage");
             await Task.Delay(TimeSpan.FromMilliseconds(1000)); // five heartbeats
 
-            // fe-1 renews meanwhile; alice's subscribe has not returned, so its list has only bob.
-            await channel.RenewAsync("fe-1", new[] { bob }.AsImmutable()).WaitAsync(TimeSpan.FromSeconds(30));
-        }
-        finally
-        {
-            FailingGrainStorage.Hold.TrySetResult();
-            FailingGrainStorage.Hold = null;
+            // fe-1 renews meanwhile; alice's subscribe has not returned, so its list has only bob. A renewal that
+            // dropped her would wait on storage too, to write her leave.
+            var renewal = channel.RenewAsync("fe-1", new[] { bob }.AsImmutable());
+            Assert.True(await Task.WhenAny(renewal, Task.Delay(TimeSpan.FromSeconds(30))) == renewal,
+                "the renewal waited on storage: it dropped alice while her join was being stored");
         }
 
         await joining;
@@ -218,6 +214,33 @@ public sealed class ChannelGrainTests : IAsyncLifetime
         // One join and no leave: the grain's events reach the watcher in order, so a leave would have come first.
         await Eventually.AssertAsync(() => Assert.Contains(watcher.Of<PresenceEvent>(), e => e.Joined && e.Entry.Client == "ca"));
         Assert.Equal([true], watcher.Of<PresenceEvent>().Where(e => e.Entry.Client == "ca").Select(e => e.Joined));
+    }
+
+    [Fact]
+    public async Task A_member_that_leaves_while_its_join_is_being_stored_gets_no_join_after_its_leave()
+    {
+        await using var cluster = await GrainCluster.StartAsync(configureSilo: FailingGrainStorage.Replace);
+        var watcher = await cluster.ReadFrontEndAsync("fe-w");
+        var channel = cluster.Client.GetGrain<IChannelGrain>("chat:quickleave");
+        await channel.SubscribeAsync(Member("fe-w", "cw", "watcher"), new ClientIdentity("watcher", []), since: null);
+
+        // Alice's join waits on storage; she unsubscribes meanwhile, and that write waits too.
+        Task joining, leaving;
+        using (var held = FailingGrainStorage.HoldWrites())
+        {
+            joining = channel.SubscribeAsync(Member("fe-1", "ca", "alice"), new ClientIdentity("alice", []), since: null);
+            await held.WriteWaitingAsync("alice's join waits on storage");
+            leaving = channel.UnsubscribeAsync("fe-1", "ca");
+            await Eventually.AssertAsync(async () => Assert.Equal(["watcher"], (await channel.PresenceAsync(null)).Select(e => e.User)));
+        }
+
+        await Task.WhenAll(joining, leaving);
+
+        // Bob's join comes after anything pushed for alice (the grain's events reach the watcher in order).
+        await channel.SubscribeAsync(Member("fe-1", "cb", "bob"), new ClientIdentity("bob", []), since: null);
+        await Eventually.AssertAsync(() => Assert.Contains(watcher.Of<PresenceEvent>(), e => e.Joined && e.Entry.Client == "cb"));
+        Assert.Equal(["bob", "watcher"], (await channel.PresenceAsync(null)).Select(e => e.User).Order());
+        Assert.DoesNotContain(watcher.Of<PresenceEvent>(), e => e.Joined && e.Entry.Client == "ca");
     }
 
     [Fact]

@@ -27,11 +27,23 @@ public sealed class FailingGrainStorage(IGrainStorage inner) : IGrainStorage
     /// <summary>Writes read the members one at a time with a pause between, off the grain's scheduler.</summary>
     public static bool SlowSerialiser { get; set; }
 
-    /// <summary>While set, writes wait for it (as on a PostgreSQL that is slow to answer); <see cref="WritesHeld"/> counts them.</summary>
-    public static TaskCompletionSource? Hold { get; set; }
+    private static TaskCompletionSource? _hold;
 
-    /// <summary>Writes that have waited for <see cref="Hold"/>.</summary>
-    public static int WritesHeld => Volatile.Read(ref _held);
+    /// <summary>Writes wait (as on a PostgreSQL slow to answer) until the returned scope is disposed.</summary>
+    public static HeldWrites HoldWrites()
+    {
+        Volatile.Write(ref _hold, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        return new HeldWrites(Volatile.Read(ref _held));
+    }
+
+    public sealed class HeldWrites(int before) : IDisposable
+    {
+        /// <summary>Waits until a write has started waiting.</summary>
+        public Task WriteWaitingAsync(string because) =>
+            Eventually.TrueAsync(() => Task.FromResult(Volatile.Read(ref _held) > before), because);
+
+        public void Dispose() => Interlocked.Exchange(ref _hold, null)?.TrySetResult();
+    }
 
     /// <summary>The next <paramref name="count"/> writes throw.</summary>
     public static void FailNext(int count) => Volatile.Write(ref _failuresLeft, count);
@@ -53,7 +65,7 @@ public sealed class FailingGrainStorage(IGrainStorage inner) : IGrainStorage
 
     public async Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
-        if (Hold is { } hold)
+        if (Volatile.Read(ref _hold) is { } hold)
         {
             Interlocked.Increment(ref _held);
             await hold.Task.ConfigureAwait(false);
