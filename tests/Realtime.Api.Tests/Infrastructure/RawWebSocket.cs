@@ -21,6 +21,9 @@ public sealed class RawWebSocket : IAsyncDisposable
 
     public NetworkStream Stream => _stream;
 
+    /// <summary>This end's TCP port.</summary>
+    public int LocalPort => ((System.Net.IPEndPoint)_tcp.Client.LocalEndPoint!).Port;
+
     /// <summary>The server's answer to the upgrade request, status line and headers.</summary>
     public string Handshake { get; private set; } = "";
 

@@ -70,7 +70,8 @@ public sealed class AbuseTests(ITestOutputHelper output)
             // Each was throttled (rate_limited replies) before it was closed with 4029.
             var unlike = floods.Where(f => f.CloseCode != 4029 || f.RateLimited == 0).ToList();
             Assert.True(unlike.Count == 0, $"{unlike.Count} of {floods.Count} flood connections were not throttled and closed with 4029:\n"
-                + string.Join("\n", unlike.Select(f => $"{f}\n  server: {string.Join("\n  server: ", ServerLinesAbout(logs, f.User))}")));
+                + string.Join("\n", unlike.Select(f => $"{f with { Sockets = null }}\n  server: {string.Join("\n  server: ", ServerLinesAbout(logs, f.User))}"
+                    + (f.Sockets is { } sockets ? $"\n  sockets after 3 s:\n{sockets}" : ""))));
             Assert.True(floods.Count >= 5, $"the flooder came back after each close ({floods.Count} connections in five flood windows)");
 
             // Every calm client got every message, in order, and was never closed; the deadline is generous
@@ -255,7 +256,11 @@ public sealed class AbuseTests(ITestOutputHelper output)
     }
 
     // How the connection ended is there for a failure's message: a close frame, the server ending TCP, or the read timing out.
-    private sealed record Flood(string User, int? CloseCode, long Sent, int RateLimited, int FramesRead, bool ConnectionClosed, TimeSpan After);
+    // Sockets: both ends of the connection as the kernel saw them (ss) when it had gone 3 s without being told to go,
+    // so a failure shows where the server's replies were: in the server's send queue, in the client's receive
+    // queue unread, or nowhere (still in the server's pipes).
+    private sealed record Flood(string User, int? CloseCode, long Sent, int RateLimited, int FramesRead, bool ConnectionClosed, TimeSpan After,
+        string? Sockets);
 
     /// <summary>
     /// One flooding client at a time, reconnecting as soon as it is thrown out: 10,000 pings a second, a
@@ -292,6 +297,7 @@ public sealed class AbuseTests(ITestOutputHelper output)
                 var raw = await RawWebSocket.ConnectAsync(server.WebSocketUri, $"/ws?token={RealtimeServer.Token(user)}");
                 var told = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                 var ending = RawFrames.ReadUntilClosedAsync(raw, TimeSpan.FromSeconds(15), onCloseFrame: told.SetResult);
+                var sockets = SocketsIfStuckAsync(raw.LocalPort, told.Task, ending);
                 long sent = 0;
                 Task write = Task.CompletedTask;
                 try
@@ -317,20 +323,43 @@ public sealed class AbuseTests(ITestOutputHelper output)
                 {
                 }
 
-                floods.Add(FinishAsync(user, raw, ending, write, sent));
+                floods.Add(FinishAsync(user, raw, ending, write, sent, sockets));
             }
 
             return [.. await Task.WhenAll(floods)];
         }
 
-        private static async Task<Flood> FinishAsync(string user, RawWebSocket raw, Task<RawEnding> ending, Task write, long sent)
+        private static async Task<Flood> FinishAsync(string user, RawWebSocket raw, Task<RawEnding> ending, Task write, long sent, Task<string?> sockets)
         {
             await using (raw)
             {
                 var end = await ending;
                 await write.ContinueWith(_ => { }, TaskScheduler.Default); // the abandoned write fails once the server drops the connection
                 return new Flood(user, end.CloseCode, sent, end.FramesBefore.Count(f => f.TextPayload.Contains("rate_limited", StringComparison.Ordinal)),
-                    end.FramesBefore.Count, end.ConnectionClosed, end.After);
+                    end.FramesBefore.Count, end.ConnectionClosed, end.After, await sockets);
+            }
+        }
+
+        // A flood connection is told to go within milliseconds; one still waiting after 3 s is the case a failure
+        // reports, with the kernel's view of both ends taken while it waits.
+        private static async Task<string?> SocketsIfStuckAsync(int clientPort, Task told, Task ending)
+        {
+            if (await Task.WhenAny(told, ending, Task.Delay(TimeSpan.FromSeconds(3))) is var first && (first == told || first == ending))
+            {
+                return null;
+            }
+
+            try
+            {
+                using var ss = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo(
+                    "ss", $"-tnoi state all ( sport = :{clientPort} or dport = :{clientPort} )") { RedirectStandardOutput = true })!;
+                var output = await ss.StandardOutput.ReadToEndAsync();
+                await ss.WaitForExitAsync();
+                return output.Trim();
+            }
+            catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException)
+            {
+                return $"ss failed: {e.Message}";
             }
         }
     }
