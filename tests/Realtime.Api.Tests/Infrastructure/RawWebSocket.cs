@@ -33,10 +33,14 @@ public sealed class RawWebSocket : IAsyncDisposable
     /// <summary>
     /// Opens the socket. <paramref name="extraHeaders"/> (each ending in CRLF) go into the request; with
     /// <paramref name="pauseMidway"/> the request is written in two halves with that pause between them.
+    /// <paramref name="smallReceiveBuffer"/> (4 KB) makes a client that stops reading back-pressure the server soon.
+    /// A client that must read promptly leaves it off: on loopback (64 KB segments) a 4 KB buffer can keep the
+    /// receive window shut while it is empty, and the server's next bytes then wait on zero-window probes for seconds.
     /// </summary>
-    public static async Task<RawWebSocket> ConnectAsync(Uri webSocketUri, string pathAndQuery, string extraHeaders = "", TimeSpan? pauseMidway = null)
+    public static async Task<RawWebSocket> ConnectAsync(Uri webSocketUri, string pathAndQuery, string extraHeaders = "", TimeSpan? pauseMidway = null,
+        bool smallReceiveBuffer = true)
     {
-        var tcp = new TcpClient { ReceiveBufferSize = 4096 };
+        var tcp = smallReceiveBuffer ? new TcpClient { ReceiveBufferSize = 4096 } : new TcpClient();
         await tcp.ConnectAsync(webSocketUri.Host, webSocketUri.Port);
         var raw = new RawWebSocket(tcp) { Key = Convert.ToBase64String(RandomNumberGenerator.GetBytes(16)) };
         await WriteUpgradeAsync(raw._stream, webSocketUri.Authority, pathAndQuery, raw.Key, extraHeaders, pauseMidway);
