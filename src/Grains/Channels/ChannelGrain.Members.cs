@@ -76,13 +76,45 @@ internal sealed partial class ChannelGrain
         {
             _unsent.Dequeue();
         }
+
+        _version++; // stored at the next lease check (or deactivation), with the members
     }
 
     private async Task RetryUnsentAsync()
     {
+        var sent = 0;
         while (_unsent.TryPeek(out var next) && await TryEmitAsync(next))
         {
             _unsent.Dequeue();
+            sent++;
+        }
+
+        if (sent > 0)
+        {
+            _version++; // storage no longer needs them
+        }
+    }
+
+    // What an earlier activation could not push goes first, with its sequences: a front end that already had an event
+    // from that activation's repair list skips it, one that had not gets it live or from this activation's.
+    private void ReloadUnsent(List<PresenceEvent>? stored)
+    {
+        foreach (var presence in stored ?? [])
+        {
+            _recentPresence.Enqueue(presence);
+            if (_recentPresence.Count > RecentPresence)
+            {
+                _recentPresence.Dequeue();
+            }
+
+            _unsent.Enqueue(presence);
+            _presenceFloor = Math.Min(_presenceFloor, presence.Sequence - 1);
+            _presenceSequence = Math.Max(_presenceSequence, presence.Sequence);
+        }
+
+        if (_unsent.Count > 0)
+        {
+            EnsureLeaseTimer();
         }
     }
 
@@ -159,7 +191,7 @@ internal sealed partial class ChannelGrain
                 }
 
                 var version = _version;
-                state.State = new ChannelMembers { Members = new Dictionary<string, ChannelMember>(Members) };
+                state.State = new ChannelMembers { Members = new Dictionary<string, ChannelMember>(Members), Unsent = _unsent.Count > 0 ? [.. _unsent] : null };
                 _saving = state.WriteStateAsync();
                 try
                 {
@@ -208,12 +240,14 @@ internal sealed partial class ChannelGrain
             }
         }
 
-        if (_dirty)
+        await RetryUnsentAsync();
+
+        // A write that failed, or joins and leaves that became unsent or were sent since the last one.
+        if (_options.Presence && _saved < _version)
         {
             await SaveAsync(throwOnFailure: false);
         }
 
-        await RetryUnsentAsync();
         DeactivateIfEmpty();
     }
 

@@ -43,6 +43,7 @@ internal sealed partial class ChannelGrain(
     // Orders this channel's presence events; seeded from the clock so a later activation keeps counting upwards.
     private readonly long _presenceSeed = DateTime.UtcNow.Ticks;
     private long _presenceSequence;
+    private long _presenceFloor; // the sequence before this activation's first event
 
     // The live members. Grain storage gets a copy at each write: the grain is reentrant, and a storage provider may
     // serialise the state off the grain's scheduler (the ADO.NET one does) while the next turn changes the members.
@@ -51,7 +52,7 @@ internal sealed partial class ChannelGrain(
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _channel = this.GetPrimaryKeyString();
-        _presenceSequence = _presenceSeed;
+        _presenceSequence = _presenceFloor = _presenceSeed;
         _options = access.OptionsFor(_channel);
         _streams = this.GetStreamProvider(RealtimeStreams.Provider);
         var page = await EngineCall.Run(() => log.ReadHistoryAsync(_channel, new HistoryQuery(0), cancellationToken));
@@ -67,13 +68,20 @@ internal sealed partial class ChannelGrain(
         }
 
         MembersChanged();
+        ReloadUnsent(state.State.Unsent);
         metrics.GrainActivated();
     }
 
-    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
+        // Orleans deactivates an activation whose directory entry was on a silo that died, maybe while a leave waits
+        // for the stream queues of that silo: storage keeps it for the next activation.
+        if (_options.Presence && _saved < _version)
+        {
+            await SaveAsync(throwOnFailure: false);
+        }
+
         metrics.GrainDeactivated();
-        return Task.CompletedTask;
     }
 
     public async Task<SubscribeResult> SubscribeAsync(ChannelMember member, ClientIdentity identity, StreamPosition? since)
@@ -201,8 +209,9 @@ internal sealed partial class ChannelGrain(
         }
 
         // This activation's events are all kept until the log wraps; what an earlier activation pushed is gone, and a
-        // front end asking from before this activation's first event gets all of this one's.
-        var from = Math.Max(sequence, _presenceSeed);
+        // front end asking from before this activation's first event gets all of this one's (the first being any that
+        // an earlier one could not push).
+        var from = Math.Max(sequence, _presenceFloor);
         return Task.FromResult(_recentPresence.TryPeek(out var oldest) && oldest.Sequence <= from + 1
             ? _recentPresence.Where(e => e.Sequence > sequence).ToArray()
             : null);

@@ -1,8 +1,13 @@
 using System.Text;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Core.Internal;
+using Orleans.Storage;
 using Realtime.Contracts.Channels;
 using Realtime.Contracts.Grains;
+using Realtime.Contracts.Presence;
 using Realtime.Contracts.Streams;
 using Realtime.Contracts.Wire;
+using Realtime.Grains.Channels;
 
 namespace Realtime.Silo.Tests.Grains;
 
@@ -305,6 +310,54 @@ public sealed class ChannelGrainTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_leave_whose_push_failed_is_pushed_by_the_next_activation_when_orleans_deactivates_this_one()
+    {
+        // While the silo holding a stream queue is down pushes fail, and Orleans deactivates the channel's activation
+        // if that silo also held its directory entry: the leave waiting to be pushed must not go with it.
+        var pushes = new FailingPushes();
+        await using var cluster = await GrainCluster.StartAsync(configureSilo: pushes.AddTo);
+        var watcher = await cluster.ReadFrontEndAsync("fe-watch");
+        var channel = cluster.Client.GetGrain<IChannelGrain>("chat:unsent");
+        var live = Member("fe-watch", "c-watch", "watcher");
+        await channel.SubscribeAsync(live, new ClientIdentity("watcher", []), since: null);
+        await channel.SubscribeAsync(Member("fe-gone", "c-gone", "ghost"), new ClientIdentity("ghost", []), since: null);
+        await Eventually.AssertAsync(() => Assert.Contains(watcher.Of<PresenceEvent>(), e => e.Joined && e.Entry.Client == "c-gone"));
+        var joined = watcher.Of<PresenceEvent>().Single(e => e.Entry.Client == "c-gone").Sequence;
+
+        pushes.Failing = true;
+        await channel.UnsubscribeAsync("fe-gone", "c-gone");
+        Assert.True(pushes.Refused > 0, "the leave's push failed");
+        await channel.Cast<IGrainManagementExtension>().DeactivateOnIdle();
+        await Eventually.TrueAsync(async () => !await IsActiveAsync(cluster, "chat:unsent"), "the activation is gone");
+        Assert.DoesNotContain(watcher.Of<PresenceEvent>(), e => !e.Joined);
+
+        // The front end's next renewal (one each heartbeat) wakes the channel; the leave goes out, and the new
+        // activation lists it for a front end that asks what it missed.
+        pushes.Failing = false;
+        await channel.RenewAsync("fe-watch", new[] { live }.AsImmutable());
+        await Eventually.AssertAsync(() => Assert.Contains(watcher.Of<PresenceEvent>(), e => !e.Joined && e.Entry.Client == "c-gone"));
+        var missed = await channel.PresenceSinceAsync(joined);
+        Assert.Equal([(false, "c-gone")], missed!.Select(e => (e.Joined, e.Entry.Client)));
+        Assert.Equal(["watcher"], (await channel.PresenceAsync(null)).Select(e => e.User));
+    }
+
+    [Fact]
+    public void The_members_and_unsent_joins_and_leaves_read_back_through_the_storage_serialiser_of_the_PostgreSQL_provider()
+    {
+        // The ADO.NET grain storage writes with the silo's IGrainStorageSerializer (JSON): a state it cannot read back
+        // would fail every later activation of the channel.
+        var serializer = _cluster.Cluster.GetSiloServiceProvider().GetRequiredService<IGrainStorageSerializer>();
+        var leave = new PresenceEvent("chat:stored", new PresenceEntry("c1", "ghost", "node-a"), Joined: false, 639_319_060_911_535_371);
+        var stored = new ChannelMembers { Members = { ["c2"] = Member("fe-1", "c2", "watcher") }, Unsent = [leave] };
+
+        var read = serializer.Deserialize<ChannelMembers>(serializer.Serialize(stored))!;
+
+        Assert.Equal(stored.Members, read.Members);
+        Assert.Equal([leave], read.Unsent!);
+        Assert.Null(serializer.Deserialize<ChannelMembers>(serializer.Serialize(new ChannelMembers()))!.Unsent);
+    }
+
+    [Fact]
     public async Task A_restricted_namespace_refuses_a_token_without_the_channel()
     {
         await using var cluster = await GrainCluster.StartAsync(new Dictionary<string, string?> { ["Realtime:Namespaces:team:Restricted"] = "true" });
@@ -317,9 +370,11 @@ public sealed class ChannelGrainTests : IAsyncLifetime
         Assert.True(allowed.Recovered);
     }
 
-    private async Task<bool> IsActiveAsync(string channel)
+    private Task<bool> IsActiveAsync(string channel) => IsActiveAsync(_cluster, channel);
+
+    private static async Task<bool> IsActiveAsync(GrainCluster cluster, string channel)
     {
-        var stats = await _cluster.Client.GetGrain<IManagementGrain>(0).GetDetailedGrainStatistics();
+        var stats = await cluster.Client.GetGrain<IManagementGrain>(0).GetDetailedGrainStatistics();
         return stats.Any(s => s.GrainId.ToString().EndsWith("/" + channel, StringComparison.Ordinal) && s.GrainType.Contains("ChannelGrain", StringComparison.Ordinal));
     }
 }
