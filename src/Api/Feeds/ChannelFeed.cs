@@ -61,10 +61,12 @@ internal sealed class ChannelFeed(string channel, ChannelFeeds owner)
     public Task<long> StartAtAsync(string epoch, long offset, long presenceSequence = 0)
     {
         var from = offset;
+        var firstReply = false;
         lock (_gate)
         {
             if (_epoch is null)
             {
+                firstReply = true;
                 (_epoch, _delivered, _startedAt) = (epoch, offset, offset);
 
                 // Messages that came before this reply were held: now it is known where they start.
@@ -81,9 +83,15 @@ internal sealed class ChannelFeed(string channel, ChannelFeeds owner)
             }
         }
 
-        lock (_presenceGate)
+        // Joins and leaves start after the first reply's sequence. A later reply does not move that start: its
+        // subscription has its own floor, and the earlier subscribers still get what was on its way (or not yet
+        // pushed, like a leave an earlier activation of the grain left in storage).
+        if (firstReply)
         {
-            _presenceSeen = Math.Max(_presenceSeen, presenceSequence);
+            lock (_presenceGate)
+            {
+                _presenceSeen = Math.Max(_presenceSeen, presenceSequence);
+            }
         }
 
         return Task.FromResult(from);

@@ -100,10 +100,9 @@ internal sealed class ChannelFeeds(IGrainFactory grains, FrontEndIdentity frontE
                     feed.OnPresence(presence.Entry, presence.Joined, presence.Sequence);
                 }
 
-                if (missed is null)
-                {
-                    feed.SkipPresenceTo(renewed.PresenceSequence);
-                }
+                // Lost beyond repair (null), or all there was: either way nothing up to the renewal's sequence is
+                // still to come (a new activation's sequence starts above the events it got from an earlier one).
+                feed.SkipPresenceTo(renewed.PresenceSequence);
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

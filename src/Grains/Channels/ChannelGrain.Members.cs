@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Orleans.Storage;
 using Orleans.Streams;
 using Realtime.Contracts.Grains;
 using Realtime.Contracts.Streams;
@@ -95,26 +96,32 @@ internal sealed partial class ChannelGrain
         }
     }
 
-    // What an earlier activation could not push goes first, with its sequences: a front end that already had an event
-    // from that activation's repair list skips it, one that had not gets it live or from this activation's.
+    // What an earlier activation could not push goes out with its sequences, in order with this one's: a front end
+    // that already had an event from that activation's repair list skips it, one that had not gets it live or from
+    // this activation's. Already in storage: no write needed for them.
     private void ReloadUnsent(List<PresenceEvent>? stored)
     {
-        foreach (var presence in stored ?? [])
+        var known = _recentPresence.Select(e => e.Sequence).ToHashSet();
+        var reloaded = (stored ?? []).Where(e => !known.Contains(e.Sequence)).ToArray();
+        if (reloaded.Length == 0)
         {
-            _recentPresence.Enqueue(presence);
-            if (_recentPresence.Count > RecentPresence)
-            {
-                _recentPresence.Dequeue();
-            }
-
-            _unsent.Enqueue(presence);
-            _presenceFloor = Math.Min(_presenceFloor, presence.Sequence - 1);
-            _presenceSequence = Math.Max(_presenceSequence, presence.Sequence);
+            return;
         }
 
-        if (_unsent.Count > 0)
+        Refill(_recentPresence, reloaded, RecentPresence);
+        Refill(_unsent, reloaded, MaxUnsent);
+        _presenceFloor = Math.Min(_presenceFloor, reloaded.Min(e => e.Sequence) - 1);
+        _presenceSequence = Math.Max(_presenceSequence, reloaded.Max(e => e.Sequence));
+        EnsureLeaseTimer();
+
+        static void Refill(Queue<PresenceEvent> queue, PresenceEvent[] more, int limit)
         {
-            EnsureLeaseTimer();
+            var all = queue.Concat(more).OrderBy(e => e.Sequence).ToArray();
+            queue.Clear();
+            foreach (var presence in all.Skip(Math.Max(0, all.Length - limit)))
+            {
+                queue.Enqueue(presence);
+            }
         }
     }
 
@@ -209,10 +216,31 @@ internal sealed partial class ChannelGrain
         {
             _dirty = true;
             GrainsLog.MembersNotSaved(logger, e, _channel);
+            if (e is InconsistentStateException)
+            {
+                await TakeStoredStateAsync();
+            }
+
             if (throwOnFailure)
             {
                 throw new RealtimeException(Contracts.Wire.ErrorCodes.Unavailable, "presence storage is unavailable, try again");
             }
+        }
+    }
+
+    // Another activation wrote since this one read: two can overlap while Orleans rebuilds the grain directory of a
+    // silo that died. Take its ETag, so that the next write (at the next lease check) stores this activation's members
+    // instead of failing from now on, and the joins and leaves it could not push.
+    private async Task TakeStoredStateAsync()
+    {
+        try
+        {
+            await state.ReadStateAsync();
+            ReloadUnsent(state.State.Unsent);
+        }
+        catch (Exception e)
+        {
+            GrainsLog.MembersNotSaved(logger, e, _channel);
         }
     }
 

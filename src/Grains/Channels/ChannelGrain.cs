@@ -68,6 +68,7 @@ internal sealed partial class ChannelGrain(
         }
 
         MembersChanged();
+        _saved = _version; // as stored
         ReloadUnsent(state.State.Unsent);
         metrics.GrainActivated();
     }

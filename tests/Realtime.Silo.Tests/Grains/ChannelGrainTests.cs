@@ -342,6 +342,46 @@ public sealed class ChannelGrainTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_channel_that_had_no_members_writes_nothing_to_grain_storage_when_it_deactivates()
+    {
+        await using var cluster = await GrainCluster.StartAsync(configureSilo: FailingGrainStorage.Replace);
+        var channel = cluster.Client.GetGrain<IChannelGrain>("chat:publish-only");
+        await channel.PublishAsync(null, Json(1), null);
+
+        await channel.Cast<IGrainManagementExtension>().DeactivateOnIdle();
+        await Eventually.TrueAsync(async () => !await IsActiveAsync(cluster, "chat:publish-only"), "the activation is gone");
+
+        Assert.Equal(0, FailingGrainStorage.Writes("chat:publish-only"));
+    }
+
+    [Fact]
+    public async Task A_write_that_lost_to_another_activation_takes_its_state_so_later_writes_succeed_and_its_unsent_leave_goes_out()
+    {
+        await using var cluster = await GrainCluster.StartAsync();
+        var watcher = await cluster.ReadFrontEndAsync("fe-watch");
+        var channel = cluster.Client.GetGrain<IChannelGrain>("chat:etag");
+        await channel.SubscribeAsync(Member("fe-watch", "c-watch", "watcher"), new ClientIdentity("watcher", []), since: null);
+        await Eventually.AssertAsync(() => Assert.Single(watcher.Of<PresenceEvent>()));
+        var joined = watcher.Of<PresenceEvent>().Single().Sequence;
+
+        // Another activation (Orleans can run two while it rebuilds a dead silo's grain directory) stores its state,
+        // with a leave it could not push.
+        var storage = cluster.Cluster.GetSiloServiceProvider().GetRequiredKeyedService<IGrainStorage>(Realtime.Grains.RealtimeProviders.Storage);
+        var other = new GrainState<ChannelMembers>();
+        await storage.ReadStateAsync("members", channel.GetGrainId(), other);
+        var leave = new PresenceEvent("chat:etag", new PresenceEntry("c-other", "ghost", "fe-other"), Joined: false, joined - 10);
+        other.State!.Unsent = [leave];
+        await storage.WriteStateAsync("members", channel.GetGrainId(), other);
+
+        // This activation's next write loses (its ETag is stale); the one after, at the next lease check, stores it.
+        var refused = await Assert.ThrowsAsync<RealtimeException>(() => channel.SubscribeAsync(Member("fe-watch", "c-bob", "bob"), new ClientIdentity("bob", []), since: null));
+        Assert.Equal(ErrorCodes.Unavailable, refused.Code);
+        await Eventually.AssertAsync(() => Assert.Contains(watcher.Of<PresenceEvent>(), e => e == leave));
+        await channel.SubscribeAsync(Member("fe-watch", "c-bob", "bob"), new ClientIdentity("bob", []), since: null);
+        Assert.Equal(["bob", "watcher"], (await channel.PresenceAsync(null)).Select(e => e.User).Order());
+    }
+
+    [Fact]
     public void The_members_and_unsent_joins_and_leaves_read_back_through_the_storage_serialiser_of_the_PostgreSQL_provider()
     {
         // The ADO.NET grain storage writes with the silo's IGrainStorageSerializer (JSON): a state it cannot read back

@@ -48,6 +48,11 @@ public sealed class FailingGrainStorage(IGrainStorage inner) : IGrainStorage
     /// <summary>The next <paramref name="count"/> writes throw.</summary>
     public static void FailNext(int count) => Volatile.Write(ref _failuresLeft, count);
 
+    /// <summary>Successful writes of a channel grain's state.</summary>
+    public static int Writes(string channel) => Written.GetValueOrDefault(channel);
+
+    private static readonly ConcurrentDictionary<string, int> Written = new();
+
     /// <summary>The clients a channel grain's storage holds, as of its last successful write.</summary>
     public static string[] MembersStored(string channel) =>
         Stored.TryGetValue(channel, out var clients) ? clients : [];
@@ -94,6 +99,7 @@ public sealed class FailingGrainStorage(IGrainStorage inner) : IGrainStorage
         if (grainState.State is ChannelMembers)
         {
             Stored[grainId.Key.ToString()!] = [.. clients];
+            Written.AddOrUpdate(grainId.Key.ToString()!, 1, (_, count) => count + 1);
         }
     }
 
