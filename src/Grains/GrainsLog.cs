@@ -24,4 +24,7 @@ internal static partial class GrainsLog
 
     [LoggerMessage(106, LogLevel.Warning, "Channel {Channel}: the node directory did not answer; late front ends wait for the node timeout")]
     public static partial void DirectoryUnreachable(ILogger logger, Exception exception, string channel);
+
+    [LoggerMessage(107, LogLevel.Warning, "Channel {Channel}: another activation wrote its members and reading them back failed; the next failed write reads them again")]
+    public static partial void StoredMembersNotRead(ILogger logger, Exception exception, string channel);
 }

@@ -83,14 +83,14 @@ internal sealed partial class ChannelGrain
 
     private async Task RetryUnsentAsync()
     {
-        var sent = 0;
+        var sent = false;
         while (_unsent.TryPeek(out var next) && await TryEmitAsync(next))
         {
             _unsent.Dequeue();
-            sent++;
+            sent = true;
         }
 
-        if (sent > 0)
+        if (sent)
         {
             _version++; // storage no longer needs them
         }
@@ -240,7 +240,7 @@ internal sealed partial class ChannelGrain
         }
         catch (Exception e)
         {
-            GrainsLog.MembersNotSaved(logger, e, _channel);
+            GrainsLog.StoredMembersNotRead(logger, e, _channel);
         }
     }
 

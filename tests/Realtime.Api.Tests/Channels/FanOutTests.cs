@@ -1,7 +1,9 @@
+using System.Collections.Concurrent;
 using System.Text;
 using Realtime.Api.Feeds;
 using Realtime.Api.Tests.Infrastructure;
 using Realtime.Contracts.Grains;
+using Realtime.Contracts.Presence;
 using Realtime.Contracts.Wire;
 
 namespace Realtime.Api.Tests.Channels;
@@ -72,7 +74,27 @@ public sealed class FanOutTests
         Assert.Equal(afterReply.Offset, await feed.StartAtAsync(afterReply.Epoch, afterReply.Offset));
     }
 
-    /// <summary>A subscriber that keeps the first message frame it is handed.</summary>
+    [Fact]
+    public async Task A_later_subscribe_reply_does_not_hide_from_the_subscribers_already_here_a_leave_still_on_its_way()
+    {
+        // The first reply starts the feed's joins and leaves after its sequence (10). Another socket's reply comes later
+        // with a later sequence (12): a leave between the two (11) was pushed before that reply was made, and is still on
+        // the stream. The socket already here must get it; only the new one's own floor is above it.
+        await using var server = await RealtimeServer.StartAsync();
+        var feeds = server.Services.GetRequiredService<ChannelFeeds>();
+        RecordingSubscriber here = new("c1", "alice"), later = new("c2", "bob");
+        var feed = feeds.Add("chat:presence-start", here);
+        await feed.StartAtAsync("epoch", 0, presenceSequence: 10);
+        feeds.Add("chat:presence-start", later);
+        await feed.StartAtAsync("epoch", 0, presenceSequence: 12);
+
+        feed.OnPresence(new PresenceEntry("c9", "carol", "node"), joined: false, sequence: 11);
+        feed.OnPresence(new PresenceEntry("c9", "carol", "node"), joined: false, sequence: 11); // the same leave from a repair list
+
+        Assert.Equal([11L], here.Presence);
+    }
+
+    /// <summary>A subscriber that keeps the first message frame it is handed, and the joins and leaves.</summary>
     private sealed class RecordingSubscriber(string client, string user) : IChannelSubscriber
     {
         private readonly TaskCompletionSource<PushFrame> _delivered = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -95,10 +117,10 @@ public sealed class FanOutTests
             _delivered.TrySetResult(frame);
         }
 
-        public void Push(long sequence, PushFrame frame)
-        {
-            // join and leave of the other subscribers
-        }
+        /// <summary>The sequences of the joins and leaves of the other subscribers it was handed.</summary>
+        public ConcurrentQueue<long> Presence { get; } = new();
+
+        public void Push(long sequence, PushFrame frame) => Presence.Enqueue(sequence);
 
         public void Evict(string reason) => _delivered.TrySetException(new InvalidOperationException(reason));
     }
