@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Realtime.Api.Tests.Infrastructure;
 
@@ -22,24 +21,8 @@ public sealed class ResetTests
         var logs = new LogCapture();
         await using var server = await StartAsync(directUpgrade, logs);
 
-        // A client with a 4 KB receive buffer that reads its subscribe reply and then nothing: the server's send
-        // blocks on TCP back-pressure, and the client is closed as a slow consumer with that send still stuck.
-        await using var stuck = await RawWebSocket.ConnectAsync(server.WebSocketUri, $"/ws?token={RealtimeServer.Token("stuck")}");
-        await stuck.SendTextAsync("""{"id":1,"type":"subscribe","channel":"bulk:feed"}""");
-        using (var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10)))
-        {
-            while (await RawFrames.ReadAsync(stuck.Stream, cts.Token) is { } frame && !frame.TextPayload.Contains("\"id\":1", StringComparison.Ordinal))
-            {
-            }
-        }
-
-        var payload = new string('x', 32 * 1024);
-        for (var i = 0; i < 1000 && (await server.MetricsAsync())["realtime_slow_consumer_closes_total"] == 0; i++)
-        {
-            await server.PostAsync<JsonElement>("/api/channels/bulk:feed/messages", new { data = new { i, payload } });
-        }
-
-        Assert.Equal(1, (await server.MetricsAsync())["realtime_slow_consumer_closes_total"]);
+        // A client that reads its subscribe reply and then nothing, closed as a slow consumer with a send to it stuck.
+        await using var stuck = await SlowConsumerTests.StuckSubscriberAsync(server);
         await SendPingsAsync(stuck, 150);
         await NoLongerReadAsync(logs); // after 100
 

@@ -67,25 +67,45 @@ public sealed class SlowConsumerTests
             ["Realtime:Limits:CloseTimeout"] = "00:00:01",
         });
 
-        // A hand-written client with a 4 KB receive buffer that reads its subscribe reply and then nothing,
-        // not even the close frame: the server's send blocks on TCP back-pressure and stays blocked.
-        await using var stuck = await RawWebSocket.ConnectAsync(server.WebSocketUri, $"/ws?token={RealtimeServer.Token("stuck")}");
-        await stuck.SendTextAsync("""{"id":1,"type":"subscribe","channel":"bulk:feed"}""");
-        using (var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10)))
-        {
-            while (await RawFrames.ReadAsync(stuck.Stream, cts.Token) is { } frame && !frame.TextPayload.Contains("\"id\":1", StringComparison.Ordinal))
-            {
-            }
-        }
-
-        var payload = new string('x', 32 * 1024);
-        for (var i = 0; i < 1000 && (await server.MetricsAsync())["realtime_slow_consumer_closes_total"] == 0; i++)
-        {
-            await server.PostAsync<JsonElement>("/api/channels/bulk:feed/messages", new { data = new { i, payload } });
-        }
-
-        Assert.Equal(1, (await server.MetricsAsync())["realtime_slow_consumer_closes_total"]);
+        await using var stuck = await StuckSubscriberAsync(server);
         await Eventually.TrueAsync(async () => (await server.MetricsAsync())["realtime_connections"] == 0,
             "the stuck connection is aborted once CloseTimeout (1 s) has passed", TimeSpan.FromSeconds(30));
+    }
+
+    /// <summary>
+    /// A hand-written client with a 4 KB receive buffer that subscribes to <c>bulk:feed</c>, reads its reply and then
+    /// nothing, not even the close frame; messages of 32 KB are published over REST until the server closes it as a
+    /// slow consumer. The server's send to it is then stuck on TCP back-pressure. The server must keep the channel's
+    /// history off (<c>Realtime:Namespaces:bulk:HistorySize</c> 0) and its queue small
+    /// (<c>Realtime:Limits:MaxQueueBytes</c> 262144).
+    /// </summary>
+    internal static async Task<RawWebSocket> StuckSubscriberAsync(RealtimeServer server)
+    {
+        var stuck = await RawWebSocket.ConnectAsync(server.WebSocketUri, $"/ws?token={RealtimeServer.Token("stuck")}");
+        try
+        {
+            await stuck.SendTextAsync("""{"id":1,"type":"subscribe","channel":"bulk:feed"}""");
+            using (var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10)))
+            {
+                while (await RawFrames.ReadAsync(stuck.Stream, cts.Token) is { } frame && !frame.TextPayload.Contains("\"id\":1", StringComparison.Ordinal))
+                {
+                }
+            }
+
+            var payload = new string('x', 32 * 1024);
+            for (var i = 0; i < 1000 && (await server.MetricsAsync())["realtime_slow_consumer_closes_total"] == 0; i++)
+            {
+                await server.PostAsync<JsonElement>("/api/channels/bulk:feed/messages", new { data = new { i, payload } });
+            }
+
+            Assert.Equal(1, (await server.MetricsAsync())["realtime_slow_consumer_closes_total"]);
+        }
+        catch
+        {
+            await stuck.DisposeAsync();
+            throw;
+        }
+
+        return stuck;
     }
 }
