@@ -56,7 +56,17 @@ internal sealed class ChannelFeeds(IGrainFactory grains, FrontEndIdentity frontE
         _ = LeaveQuietlyAsync(feed.Channel, subscription.Client);
     }
 
-    public ChannelMember MemberOf(IChannelSubscriber subscription) => new(frontEnd.Id, subscription.Client, subscription.User, frontEnd.Node);
+    // Counts renewals (ChannelRenewal): a renewal takes the next round before it lists a feed's subscribers, and a
+    // subscribe carries the round current once its subscription is in the feed. So a grain can tell a member that a
+    // renewal's list could not have held from one that is gone, however late that renewal arrives.
+    private long _round;
+
+    /// <summary>The member a subscribe sends: call it once the subscription is in its feed.</summary>
+    public ChannelMember MemberOf(IChannelSubscriber subscription) =>
+        MemberOf(subscription, Interlocked.Read(ref _round)); // a full fence: not read before the feed holds the subscription
+
+    private ChannelMember MemberOf(IChannelSubscriber subscription, long round) =>
+        new(frontEnd.Id, subscription.Client, subscription.User, frontEnd.Node, round);
 
     /// <summary>Renews this front end's members with the channel grain, and refills what the stream has not brought
     /// by a moment later (a message in flight needs no refill).</summary>
@@ -64,10 +74,20 @@ internal sealed class ChannelFeeds(IGrainFactory grains, FrontEndIdentity frontE
     {
         try
         {
+            var round = Interlocked.Increment(ref _round);
             var subscribers = feed.Subscribers;
             var listed = subscribers.Where(s => s.IsConfirmed && !s.IsClosed).ToArray();
+            var pending = subscribers.Where(s => !s.IsConfirmed && !s.IsClosed).Select(s => s.Client).ToArray();
+            if (listed.Length == 0 && pending.Length > 0)
+            {
+                // Only subscribes on their way: nothing to renew or catch up yet. A renewal could even reach the grain
+                // before them, wake it and find it empty, and the activation going would turn them away.
+                return;
+            }
+
             var grain = grains.GetGrain<IChannelGrain>(feed.Channel);
-            var renewed = await grain.RenewAsync(frontEnd.Id, listed.Select(MemberOf).ToArray().AsImmutable()).WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
+            var renewal = new ChannelRenewal(frontEnd.Id, round, listed.Select(s => MemberOf(s, round)).ToArray(), pending);
+            var renewed = await grain.RenewAsync(renewal).WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
             LeaveAgainIfRaced(feed, subscribers, listed);
             var position = renewed.Position;
             var messagesBehind = feed.Position.Epoch == position.Epoch && feed.Position.Delivered < position.Offset;

@@ -186,6 +186,24 @@ internal sealed partial class Session
         w.WriteString("node"u8, s.NodeId);
     });
 
+    // A subscribe queued at an activation that went meanwhile (its last member left, say) is forwarded to the next one;
+    // while the grain directory still names the old one the forwarding fails, and Orleans turns the call away unrun.
+    // It is sent again, a couple of times, before the client hears unavailable.
+    private async Task<SubscribeResult> SubscribeToGrainAsync(IChannelGrain grain, ChannelSubscription subscription, StreamPosition? since)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await grain.SubscribeAsync(_registry.Feeds.MemberOf(subscription), Identity!, since).ConfigureAwait(false);
+            }
+            catch (OrleansMessageRejectionException) when (attempt < 3 && !IsClosing)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(50 * attempt)).ConfigureAwait(false);
+            }
+        }
+    }
+
     private async Task<byte[]?> SubscribeAsync(ClientCommand command)
     {
         var channel = command.Channel!;
@@ -212,7 +230,7 @@ internal sealed partial class Session
         SubscribeResult result;
         try
         {
-            result = await grain.SubscribeAsync(_registry.Feeds.MemberOf(subscription), Identity!, command.Since).ConfigureAwait(false);
+            result = await SubscribeToGrainAsync(grain, subscription, command.Since).ConfigureAwait(false);
             var from = await feed.StartAtAsync(result.Epoch, result.Offset, result.PresenceSequence).ConfigureAwait(false);
             if (from > result.Offset)
             {

@@ -23,11 +23,11 @@ public interface IChannelGrain : IGrainWithStringKey
     Task UnsubscribeAsync(string frontEnd, string client);
 
     /// <summary>A front end's periodic renewal with every member it holds: members it no longer lists
-    /// leave, members the grain lost (a new activation) come back, and the lease of the front end is
-    /// extended. Returns where the channel stands (messages and presence events), so the front end can
-    /// refill what its stream missed.</summary>
+    /// leave (unless their subscribe was sent after it took its list), members the grain lost (a new activation)
+    /// come back, and the lease of the front end is extended. Returns where the channel stands (messages and
+    /// presence events), so the front end can refill what its stream missed.</summary>
     [Alias("renew")]
-    Task<RenewResult> RenewAsync(string frontEnd, Immutable<ChannelMember[]> members);
+    Task<RenewResult> RenewAsync(ChannelRenewal renewal);
 
     /// <summary>The recent joins and leaves after <paramref name="sequence"/>, oldest first; null when the grain no
     /// longer holds all of them (they are kept in memory, a few hundred per channel).</summary>
@@ -45,13 +45,29 @@ public interface IChannelGrain : IGrainWithStringKey
 }
 
 /// <summary>A socket subscribed to a channel: the front end process that holds it (where pushes go),
-/// its client id, its user and the node name shown in presence.</summary>
+/// its client id, its user and the node name shown in presence. <see cref="Round"/> is the front end's renewal
+/// round when it sent the subscribe (see <see cref="ChannelRenewal"/>).</summary>
 [GenerateSerializer, Immutable, Alias("realtime.channel-member")]
 public sealed record ChannelMember(
     [property: Id(0)] string FrontEnd,
     [property: Id(1)] string Client,
     [property: Id(2)] string User,
-    [property: Id(3)] string Node);
+    [property: Id(3)] string Node,
+    [property: Id(4)] long Round = 0);
+
+/// <summary>
+/// A front end's renewal of one channel. A front end counts its renewals: each takes the next
+/// <see cref="Round"/> before it lists its sockets, and each subscribe carries the round it was sent in. A member
+/// whose round is not below the renewal's was subscribed after the list was taken, so its absence from
+/// <see cref="Members"/> says nothing, however late the renewal arrives. <see cref="Pending"/> are the clients whose
+/// subscribe the front end has sent and not yet had answered: not members to bring back, but not gone either.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("realtime.channel-renewal")]
+public sealed record ChannelRenewal(
+    [property: Id(0)] string FrontEnd,
+    [property: Id(1)] long Round,
+    [property: Id(2)] IReadOnlyList<ChannelMember> Members,
+    [property: Id(3)] IReadOnlyList<string> Pending);
 
 /// <summary>Where a channel stands: its newest offset, and its newest presence event.</summary>
 [GenerateSerializer, Immutable, Alias("realtime.renew-result")]

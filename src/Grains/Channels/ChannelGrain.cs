@@ -29,7 +29,6 @@ internal sealed partial class ChannelGrain(
     ILogger<ChannelGrain> logger) : Grain, IChannelGrain
 {
     private readonly Dictionary<string, DateTimeOffset> _leases = [];      // front end → last renewal
-    private readonly Dictionary<string, DateTimeOffset> _addedAt = [];     // client → when it became a member here
     private readonly Dictionary<string, DateTimeOffset> _leftAt = [];      // client → when it unsubscribed, for a heartbeat
     private readonly Dictionary<string, int> _subscribing = [];             // client → its subscribes that have not returned yet
     private IAsyncStream<RealtimeEvent>[] _targets = [];                   // one stream per front end with members
@@ -64,7 +63,6 @@ internal sealed partial class ChannelGrain(
         foreach (var member in Members.Values)
         {
             _leases[member.FrontEnd] = now;
-            _addedAt[member.Client] = now;
         }
 
         MembersChanged();
@@ -94,8 +92,9 @@ internal sealed partial class ChannelGrain(
         _leases[member.FrontEnd] = time.GetUtcNow();
         var joined = Add(member);
         // Until this returns, the front end cannot list the member in a renewal: the grain is reentrant, and a
-        // renewal that arrives while the history read or the write below waits (on a slow store, for longer than
-        // a heartbeat) must not drop it. Counted: a retried subscribe can overlap one still waiting.
+        // renewal that arrives while the history read or the write below waits must not drop it (the front end
+        // lists it as pending, but a renewal taken before this subscribe was sent does not). Counted: a retried
+        // subscribe can overlap one still waiting.
         _subscribing[member.Client] = _subscribing.GetValueOrDefault(member.Client) + 1;
         try
         {
@@ -115,7 +114,6 @@ internal sealed partial class ChannelGrain(
                 // Not recovered or not stored, so not joined: the client is told why, and no join (or later leave) is pushed.
                 if (Members.Remove(member.Client))
                 {
-                    _addedAt.Remove(member.Client);
                     MembersChanged();
                 }
 
@@ -136,12 +134,6 @@ internal sealed partial class ChannelGrain(
             {
                 _subscribing.Remove(member.Client);
             }
-
-            if (Members.ContainsKey(member.Client))
-            {
-                // The heartbeat's grace for a list taken before the reply arrived counts from the reply.
-                _addedAt[member.Client] = time.GetUtcNow();
-            }
         }
     }
 
@@ -158,23 +150,24 @@ internal sealed partial class ChannelGrain(
         DeactivateIfEmpty();
     }
 
-    public async Task<RenewResult> RenewAsync(string frontEnd, Immutable<ChannelMember[]> members)
+    public async Task<RenewResult> RenewAsync(ChannelRenewal renewal)
     {
         var now = time.GetUtcNow();
-        _leases[frontEnd] = now;
-        var listed = members.Value.Select(m => m.Client).ToHashSet();
+        _leases[renewal.FrontEnd] = now;
+        var listed = renewal.Members.Select(m => m.Client).Concat(renewal.Pending).ToHashSet(StringComparer.Ordinal);
 
-        // Not listed: the socket is gone (an unsubscribe that never arrived). A member whose subscribe is still here,
-        // or returned within the last heartbeat, may be one whose reply had not reached the front end when it took its list.
+        // Neither listed nor pending: the socket is gone (an unsubscribe that never arrived). Unless its subscribe was
+        // sent in this round or later (the list was taken before it, however late the renewal comes), or is still
+        // being answered here.
         var gone = Members.Values
-            .Where(m => m.FrontEnd == frontEnd && !listed.Contains(m.Client) && !_subscribing.ContainsKey(m.Client)
-                        && now - _addedAt.GetValueOrDefault(m.Client) > silo.Value.HeartbeatInterval)
+            .Where(m => m.FrontEnd == renewal.FrontEnd && m.Round < renewal.Round && !listed.Contains(m.Client)
+                        && !_subscribing.ContainsKey(m.Client))
             .ToArray();
         // Listed but not a member: lost with an earlier activation, so it comes back. Unless it unsubscribed within the
         // last heartbeat: then the front end took its list before the unsubscribe, and bringing it back would leave a
         // ghost (and push a join) until its lease ran out.
         ForgetOldLeaves(now);
-        var back = members.Value.Where(m => !Members.ContainsKey(m.Client) && !_leftAt.ContainsKey(m.Client)).ToArray();
+        var back = renewal.Members.Where(m => !Members.ContainsKey(m.Client) && !_leftAt.ContainsKey(m.Client)).ToArray();
         foreach (var member in back)
         {
             Add(member);
@@ -192,8 +185,12 @@ internal sealed partial class ChannelGrain(
         await RemoveAsync(gone);
 
         // A renewal can reach a channel whose last member just left (the front end took its list before the
-        // unsubscribe): it must not keep a memberless activation alive until idle collection.
-        DeactivateIfEmpty();
+        // unsubscribe): it must not keep a memberless activation alive until idle collection. Unless subscribes are on
+        // their way: an activation that goes turns away the calls queued for it.
+        if (renewal.Pending.Count == 0)
+        {
+            DeactivateIfEmpty();
+        }
 
         return new RenewResult(new StreamPosition(_epoch, _top), _presenceSequence);
     }
@@ -295,7 +292,6 @@ internal sealed partial class ChannelGrain(
     {
         var joined = !Members.ContainsKey(member.Client);
         Members[member.Client] = member;
-        _addedAt[member.Client] = time.GetUtcNow();
         _leftAt.Remove(member.Client);
         if (joined)
         {
@@ -327,11 +323,6 @@ internal sealed partial class ChannelGrain(
         if (removed.Length == 0)
         {
             return;
-        }
-
-        foreach (var member in removed)
-        {
-            _addedAt.Remove(member.Client);
         }
 
         MembersChanged();

@@ -23,6 +23,12 @@ public sealed class ChannelGrainTests : IAsyncLifetime
 
     private static ChannelMember Member(string frontEnd, string client, string user) => new(frontEnd, client, user, frontEnd);
 
+    private static long s_rounds;
+
+    // A renewal as FrontEnd sends it, in a round after every subscribe of these tests (they carry round 0).
+    private static ChannelRenewal Renewal(string frontEnd, params ChannelMember[] members) =>
+        new(frontEnd, Interlocked.Increment(ref s_rounds), members, Pending: []);
+
     private static Immutable<byte[]> Json(int n) => Encoding.UTF8.GetBytes($$"""{"n":{{n}}}""").AsImmutable();
 
     [Fact]
@@ -107,7 +113,7 @@ public sealed class ChannelGrainTests : IAsyncLifetime
         await channel.UnsubscribeAsync("fe-b", "cb");
 
         var missed = await channel.PresenceSinceAsync(first.PresenceSequence);
-        var renewed = await channel.RenewAsync("fe-a", new[] { Member("fe-a", "ca", "alice") }.AsImmutable());
+        var renewed = await channel.RenewAsync(Renewal("fe-a", Member("fe-a", "ca", "alice")));
 
         Assert.NotNull(missed);
         Assert.Equal([(true, "alice"), (true, "bob"), (false, "bob")], missed.Select(e => (e.Joined, e.Entry.User)));
@@ -132,7 +138,7 @@ public sealed class ChannelGrainTests : IAsyncLifetime
         {
             while (!renewing.IsCancellationRequested)
             {
-                await channel.RenewAsync("fe-live", new[] { live }.AsImmutable());
+                await channel.RenewAsync(Renewal("fe-live", live));
                 await Task.Delay(100);
             }
         });
@@ -150,12 +156,68 @@ public sealed class ChannelGrainTests : IAsyncLifetime
         var kept = Member("fe-1", "kept", "alice");
         await channel.SubscribeAsync(kept, new ClientIdentity("alice", []), since: null);
         await channel.SubscribeAsync(Member("fe-1", "gone", "bob"), new ClientIdentity("bob", []), since: null);
-        await Task.Delay(TimeSpan.FromMilliseconds(500)); // past the grace a just-added member gets
 
-        var renewed = await channel.RenewAsync("fe-1", new[] { kept, Member("fe-1", "back", "carol") }.AsImmutable());
+        var renewed = await channel.RenewAsync(Renewal("fe-1", kept, Member("fe-1", "back", "carol")));
 
         Assert.Equal(["alice", "carol"], (await channel.PresenceAsync(null)).Select(e => e.User).Order());
         Assert.Equal(0, renewed.Position.Offset);
+    }
+
+    [Fact]
+    public async Task A_renewal_whose_list_was_taken_before_a_subscribe_was_sent_keeps_that_member_however_late_it_arrives()
+    {
+        // fe-1 took its list in round 5; alice's socket subscribed after that (round 5), and the renewal reached the
+        // grain only seconds later, past any heartbeat (GrainCluster's is 200 ms).
+        var watcher = await _cluster.ReadFrontEndAsync("fe-w");
+        var channel = _cluster.Client.GetGrain<IChannelGrain>("chat:late-renewal");
+        await channel.SubscribeAsync(Member("fe-w", "cw", "watcher"), new ClientIdentity("watcher", []), since: null);
+        var bob = Member("fe-1", "cb", "bob") with { Round = 2 };
+        await channel.SubscribeAsync(bob, new ClientIdentity("bob", []), since: null);
+        await channel.SubscribeAsync(Member("fe-1", "ca", "alice") with { Round = 5 }, new ClientIdentity("alice", []), since: null);
+        await Task.Delay(TimeSpan.FromSeconds(1)); // five heartbeats
+
+        await channel.RenewAsync(new ChannelRenewal("fe-1", Round: 5, [bob], Pending: []));
+        Assert.Equal(["alice", "bob", "watcher"], (await channel.PresenceAsync(null)).Select(e => e.User).Order());
+
+        // The next round's list would hold her if her socket were still there: she is gone, with a leave.
+        await channel.RenewAsync(new ChannelRenewal("fe-1", Round: 6, [bob], Pending: []));
+        Assert.Equal(["bob", "watcher"], (await channel.PresenceAsync(null)).Select(e => e.User).Order());
+        await Eventually.AssertAsync(() => Assert.Equal(
+            [true, false], watcher.Of<PresenceEvent>().Where(e => e.Entry.Client == "ca").Select(e => e.Joined)));
+    }
+
+    [Fact]
+    public async Task A_renewal_keeps_a_member_whose_subscribe_reply_had_not_reached_its_front_end_when_it_took_its_list()
+    {
+        var watcher = await _cluster.ReadFrontEndAsync("fe-w");
+        var channel = _cluster.Client.GetGrain<IChannelGrain>("chat:pending");
+        await channel.SubscribeAsync(Member("fe-w", "cw", "watcher"), new ClientIdentity("watcher", []), since: null);
+        await channel.SubscribeAsync(Member("fe-1", "ca", "alice") with { Round = 1 }, new ClientIdentity("alice", []), since: null);
+        await Task.Delay(TimeSpan.FromSeconds(1)); // five heartbeats
+
+        // Round 2's list was taken while alice's reply was on its way: fe-1 names her as pending.
+        await channel.RenewAsync(new ChannelRenewal("fe-1", Round: 2, [], Pending: ["ca"]));
+        Assert.Equal(["alice", "watcher"], (await channel.PresenceAsync(null)).Select(e => e.User).Order());
+
+        // A pending client is not brought back as a member: its subscribe may have failed.
+        await channel.RenewAsync(new ChannelRenewal("fe-1", Round: 3, [], Pending: ["cx"]));
+        Assert.Equal(["watcher"], (await channel.PresenceAsync(null)).Select(e => e.User));
+        await Eventually.AssertAsync(() => Assert.Equal(
+            [true, false], watcher.Of<PresenceEvent>().Where(e => e.Entry.Client == "ca").Select(e => e.Joined)));
+        Assert.DoesNotContain(watcher.Of<PresenceEvent>(), e => e.Entry.Client == "cx");
+    }
+
+    [Fact]
+    public async Task A_renewal_that_wakes_an_empty_channel_while_subscribes_are_on_their_way_leaves_it_active_for_them()
+    {
+        // The front end's subscribes are queued behind this renewal: an activation that went would turn them away.
+        var channel = _cluster.Client.GetGrain<IChannelGrain>("chat:woken");
+        await channel.RenewAsync(new ChannelRenewal("fe-1", Round: 1, [], Pending: ["ca"]));
+        await Task.Delay(TimeSpan.FromSeconds(1)); // time to deactivate, had it asked to
+
+        Assert.True(await IsActiveAsync("chat:woken"), "the renewal deactivated the channel");
+        await channel.SubscribeAsync(Member("fe-1", "ca", "alice") with { Round = 1 }, new ClientIdentity("alice", []), since: null);
+        Assert.Equal(["alice"], (await channel.PresenceAsync(null)).Select(e => e.User));
     }
 
     [Fact]
@@ -175,14 +237,14 @@ public sealed class ChannelGrainTests : IAsyncLifetime
 
         // fe-1 took its list while alice was still subscribed; the renewal reaches the grain after her unsubscribe.
         await channel.UnsubscribeAsync("fe-1", "ca");
-        await channel.RenewAsync("fe-1", new[] { alice }.AsImmutable());
+        await channel.RenewAsync(Renewal("fe-1", alice));
 
         Assert.Equal(["watcher"], (await channel.PresenceAsync(null)).Select(e => e.User));
         await Eventually.AssertAsync(() => Assert.Contains(watcher.Of<PresenceEvent>(), e => !e.Joined && e.Entry.Client == "ca"));
 
         // Subscribing again is a join like any other, and later renewals keep her.
         await channel.SubscribeAsync(alice, new ClientIdentity("alice", []), since: null);
-        await channel.RenewAsync("fe-1", new[] { alice }.AsImmutable());
+        await channel.RenewAsync(Renewal("fe-1", alice));
         Assert.Equal(["alice", "watcher"], (await channel.PresenceAsync(null)).Select(e => e.User).Order());
         await Eventually.AssertAsync(() => Assert.Equal(
             [true, false, true], watcher.Of<PresenceEvent>().Where(e => e.Entry.Client == "ca").Select(e => e.Joined)));
@@ -209,7 +271,7 @@ public sealed class ChannelGrainTests : IAsyncLifetime
 
             // fe-1 renews meanwhile; alice's subscribe has not returned, so its list has only bob. A renewal that
             // dropped her would wait on storage too, to write her leave.
-            var renewal = channel.RenewAsync("fe-1", new[] { bob }.AsImmutable());
+            var renewal = channel.RenewAsync(Renewal("fe-1", bob));
             Assert.True(await Task.WhenAny(renewal, Task.Delay(TimeSpan.FromSeconds(30))) == renewal,
                 "the renewal waited on storage: it dropped alice while her join was being stored");
         }
@@ -334,7 +396,7 @@ public sealed class ChannelGrainTests : IAsyncLifetime
         // The front end's next renewal (one each heartbeat) wakes the channel; the leave goes out, and the new
         // activation lists it for a front end that asks what it missed.
         pushes.Failing = false;
-        await channel.RenewAsync("fe-watch", new[] { live }.AsImmutable());
+        await channel.RenewAsync(Renewal("fe-watch", live));
         await Eventually.AssertAsync(() => Assert.Contains(watcher.Of<PresenceEvent>(), e => !e.Joined && e.Entry.Client == "c-gone"));
         var missed = await channel.PresenceSinceAsync(joined);
         Assert.Equal([(false, "c-gone")], missed!.Select(e => (e.Joined, e.Entry.Client)));
