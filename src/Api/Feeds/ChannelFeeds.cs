@@ -78,10 +78,12 @@ internal sealed class ChannelFeeds(IGrainFactory grains, FrontEndIdentity frontE
             var subscribers = feed.Subscribers;
             var listed = subscribers.Where(s => s.IsConfirmed && !s.IsClosed).ToArray();
             var pending = subscribers.Where(s => !s.IsConfirmed && !s.IsClosed).Select(s => s.Client).ToArray();
-            if (listed.Length == 0 && pending.Length > 0)
+            if (Find(feed.Channel) != feed || (listed.Length == 0 && pending.Length > 0))
             {
-                // Only subscribes on their way: nothing to renew or catch up yet. A renewal could even reach the grain
-                // before them, wake it and find it empty, and the activation going would turn them away.
+                // A feed replaced since this round began (its last subscriber left and another came): its empty list
+                // would drop the newcomer, whose subscribe may predate this round. Or only subscribes on their way:
+                // nothing to renew or catch up yet, and a renewal could reach the grain before them, wake it, find it
+                // empty and let it go, turning them away.
                 return;
             }
 

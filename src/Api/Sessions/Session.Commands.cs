@@ -188,7 +188,8 @@ internal sealed partial class Session
 
     // A subscribe queued at an activation that went meanwhile (its last member left, say) is forwarded to the next one;
     // while the grain directory still names the old one the forwarding fails, and Orleans turns the call away unrun.
-    // It is sent again, a couple of times, before the client hears unavailable.
+    // It is sent again, a couple of times, before the client hears unavailable. (Not when a silo died mid-call: that
+    // call may have run, and the client's own retry, told unavailable, is the safer one.)
     private async Task<SubscribeResult> SubscribeToGrainAsync(IChannelGrain grain, ChannelSubscription subscription, StreamPosition? since)
     {
         for (var attempt = 1; ; attempt++)
@@ -197,7 +198,7 @@ internal sealed partial class Session
             {
                 return await grain.SubscribeAsync(_registry.Feeds.MemberOf(subscription), Identity!, since).ConfigureAwait(false);
             }
-            catch (OrleansMessageRejectionException) when (attempt < 3 && !IsClosing)
+            catch (OrleansMessageRejectionException e) when (e is not SiloUnavailableException && attempt < 3 && !IsClosing)
             {
                 await Task.Delay(TimeSpan.FromMilliseconds(50 * attempt)).ConfigureAwait(false);
             }

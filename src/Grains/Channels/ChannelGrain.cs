@@ -182,12 +182,12 @@ internal sealed partial class ChannelGrain(
             }
         }
 
-        await RemoveAsync(gone);
-
         // A renewal can reach a channel whose last member just left (the front end took its list before the
         // unsubscribe): it must not keep a memberless activation alive until idle collection. Unless subscribes are on
         // their way: an activation that goes turns away the calls queued for it.
-        if (renewal.Pending.Count == 0)
+        var subscribesComing = renewal.Pending.Count > 0;
+        await RemoveAsync(gone, deactivateIfEmpty: !subscribesComing);
+        if (!subscribesComing)
         {
             DeactivateIfEmpty();
         }
@@ -317,7 +317,7 @@ internal sealed partial class ChannelGrain(
         }
     }
 
-    private async Task RemoveAsync(IReadOnlyCollection<ChannelMember> members)
+    private async Task RemoveAsync(IReadOnlyCollection<ChannelMember> members, bool deactivateIfEmpty = true)
     {
         var removed = members.Where(m => Members.Remove(m.Client)).ToArray();
         if (removed.Length == 0)
@@ -336,7 +336,10 @@ internal sealed partial class ChannelGrain(
             }
         }
 
-        DeactivateIfEmpty();
+        if (deactivateIfEmpty)
+        {
+            DeactivateIfEmpty();
+        }
     }
 
     // Nobody is in the channel and nothing waits to be written or pushed: the activation goes, rather than wait for

@@ -50,6 +50,27 @@ public sealed class ChannelRaceTests
     }
 
     [Fact]
+    public async Task The_renewal_of_a_feed_replaced_since_its_round_began_does_not_drop_the_newcomer()
+    {
+        // A heartbeat's round lists the feeds, then renews them a few at a time. Meanwhile the channel's only socket
+        // here leaves (its feed goes) and another subscribes (a new feed). The old feed's renewal, empty, comes last.
+        await using var server = await RealtimeServer.StartAsync();
+        var feeds = server.Services.GetRequiredService<ChannelFeeds>();
+        var grain = server.Services.GetRequiredService<IGrainFactory>().GetGrain<IChannelGrain>("chat:replaced");
+        Subscriber alice = new("c1", confirmed: true), bob = new("c2", confirmed: true);
+        var old = feeds.Add("chat:replaced", alice);
+        await grain.SubscribeAsync(feeds.MemberOf(alice), new ClientIdentity("c1", []), since: null);
+        feeds.Remove("chat:replaced", alice);
+        await grain.UnsubscribeAsync(feeds.MemberOf(alice).FrontEnd, "c1");
+        feeds.Add("chat:replaced", bob);
+        await grain.SubscribeAsync(feeds.MemberOf(bob), new ClientIdentity("c2", []), since: null);
+
+        await feeds.RenewAsync(old, TimeSpan.Zero, TimeSpan.FromSeconds(30), CancellationToken.None);
+
+        Assert.Equal(["c2"], (await grain.PresenceAsync(null)).Select(e => e.Client));
+    }
+
+    [Fact]
     public async Task A_subscribe_that_orleans_turned_away_unrun_is_sent_again_and_the_client_is_subscribed()
     {
         // As when it reached an activation that was going and its forwarding to the next one failed.
