@@ -154,11 +154,16 @@ internal sealed class ChannelFeeds(IGrainFactory grains, FrontEndIdentity frontE
         }
     }
 
+    /// <summary>Tells the channel grain a socket left: call it once the subscription is out of its feed, so that the
+    /// leave carries a round no earlier renewal's list can be from.</summary>
+    public Task LeaveAsync(string channel, string client) =>
+        grains.GetGrain<IChannelGrain>(channel).UnsubscribeAsync(frontEnd.Id, client, Interlocked.Read(ref _round));
+
     private async Task LeaveQuietlyAsync(string channel, string client)
     {
         try
         {
-            await grains.GetGrain<IChannelGrain>(channel).UnsubscribeAsync(frontEnd.Id, client).ConfigureAwait(false);
+            await LeaveAsync(channel, client).ConfigureAwait(false);
         }
         catch (Exception e)
         {

@@ -300,7 +300,7 @@ internal sealed partial class Session
         subscription.Close();
         _registry.Feeds.Remove(subscription.Channel, subscription);
         _registry.Metrics.Unsubscribed();
-        await _registry.Grains.GetGrain<IChannelGrain>(subscription.Channel).UnsubscribeAsync(_registry.FrontEnd.Id, ClientId).ConfigureAwait(false);
+        await _registry.Feeds.LeaveAsync(subscription.Channel, ClientId).ConfigureAwait(false);
         return ServerFrames.EmptyResult(command.Id);
     }
 
@@ -376,7 +376,7 @@ internal sealed partial class Session
             subscription.Close();
             _registry.Feeds.Remove(subscription.Channel, subscription);
             _registry.Metrics.Unsubscribed();
-            await Quietly(_registry.Grains.GetGrain<IChannelGrain>(subscription.Channel).UnsubscribeAsync(_registry.FrontEnd.Id, ClientId)).ConfigureAwait(false);
+            await Quietly(_registry.Feeds.LeaveAsync(subscription.Channel, ClientId)).ConfigureAwait(false);
         }
 
         _subscriptions.Clear();

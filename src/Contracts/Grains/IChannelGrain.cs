@@ -19,8 +19,11 @@ public interface IChannelGrain : IGrainWithStringKey
     [Alias("subscribe")]
     Task<SubscribeResult> SubscribeAsync(ChannelMember member, ClientIdentity identity, StreamPosition? since);
 
+    /// <summary>A socket's leave. <paramref name="round"/> is its front end's renewal round once the socket was out of
+    /// its feed (see <see cref="ChannelRenewal"/>): a renewal of an earlier or the same round may still list it, and
+    /// does not bring it back.</summary>
     [Alias("unsubscribe")]
-    Task UnsubscribeAsync(string frontEnd, string client);
+    Task UnsubscribeAsync(string frontEnd, string client, long round);
 
     /// <summary>A front end's periodic renewal with every member it holds: members it no longer lists
     /// leave (unless their subscribe was sent after it took its list), members the grain lost (a new activation)

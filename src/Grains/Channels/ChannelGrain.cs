@@ -29,7 +29,7 @@ internal sealed partial class ChannelGrain(
     ILogger<ChannelGrain> logger) : Grain, IChannelGrain
 {
     private readonly Dictionary<string, DateTimeOffset> _leases = [];      // front end → last renewal
-    private readonly Dictionary<string, DateTimeOffset> _leftAt = [];      // client → when it unsubscribed, for a heartbeat
+    private readonly Dictionary<string, Leave> _leftAt = [];               // client → its unsubscribe, for a node timeout
     private readonly Dictionary<string, int> _subscribing = [];             // client → its subscribes that have not returned yet
     private IAsyncStream<RealtimeEvent>[] _targets = [];                   // one stream per front end with members
     private string _channel = "";
@@ -137,11 +137,11 @@ internal sealed partial class ChannelGrain(
         }
     }
 
-    public async Task UnsubscribeAsync(string frontEnd, string client)
+    public async Task UnsubscribeAsync(string frontEnd, string client, long round)
     {
         if (Members.TryGetValue(client, out var member) && member.FrontEnd == frontEnd)
         {
-            _leftAt[client] = time.GetUtcNow();
+            _leftAt[client] = new Leave(frontEnd, round, time.GetUtcNow());
             await RemoveAsync([member]);
         }
 
@@ -163,11 +163,14 @@ internal sealed partial class ChannelGrain(
             .Where(m => m.FrontEnd == renewal.FrontEnd && m.Round < renewal.Round && !listed.Contains(m.Client)
                         && !_subscribing.ContainsKey(m.Client))
             .ToArray();
-        // Listed but not a member: lost with an earlier activation, so it comes back. Unless it unsubscribed within the
-        // last heartbeat: then the front end took its list before the unsubscribe, and bringing it back would leave a
-        // ghost (and push a join) until its lease ran out.
+        // Listed but not a member: lost with an earlier activation, so it comes back. Unless it unsubscribed in this
+        // round or a later one: then the front end took its list before the unsubscribe, however late the renewal comes,
+        // and bringing it back would leave a ghost (and push a join) until its lease ran out.
         ForgetOldLeaves(now);
-        var back = renewal.Members.Where(m => !Members.ContainsKey(m.Client) && !_leftAt.ContainsKey(m.Client)).ToArray();
+        var back = renewal.Members
+            .Where(m => !Members.ContainsKey(m.Client)
+                        && !(_leftAt.TryGetValue(m.Client, out var leave) && leave.FrontEnd == renewal.FrontEnd && leave.Round >= renewal.Round))
+            .ToArray();
         foreach (var member in back)
         {
             Add(member);
@@ -301,6 +304,8 @@ internal sealed partial class ChannelGrain(
         return joined;
     }
 
+    // Leaves are kept for a node timeout, three times as long as a front end waits for a renewal's answer: a renewal
+    // taken before the leave and still on its way after that is not guarded against.
     private void ForgetOldLeaves(DateTimeOffset now)
     {
         if (_leftAt.Count == 0)
@@ -308,14 +313,16 @@ internal sealed partial class ChannelGrain(
             return;
         }
 
-        foreach (var (client, at) in _leftAt)
+        foreach (var (client, leave) in _leftAt)
         {
-            if (now - at > silo.Value.HeartbeatInterval)
+            if (now - leave.At > silo.Value.NodeTimeout)
             {
                 _leftAt.Remove(client);
             }
         }
     }
+
+    private readonly record struct Leave(string FrontEnd, long Round, DateTimeOffset At);
 
     private async Task RemoveAsync(IReadOnlyCollection<ChannelMember> members, bool deactivateIfEmpty = true)
     {
