@@ -139,9 +139,16 @@ internal sealed partial class ChannelGrain(
 
     public async Task UnsubscribeAsync(string frontEnd, string client, long round)
     {
-        if (Members.TryGetValue(client, out var member) && member.FrontEnd == frontEnd)
+        var isMember = Members.TryGetValue(client, out var member);
+        if (!isMember || member!.FrontEnd == frontEnd)
         {
             _leftAt[client] = new Leave(frontEnd, round, time.GetUtcNow());
+        }
+
+        // A member whose subscribe came in a later round subscribed again after this leave was sent (a leave sent
+        // without waiting, after an eviction): it stays.
+        if (isMember && member!.FrontEnd == frontEnd && member.Round <= round)
+        {
             await RemoveAsync([member]);
         }
 

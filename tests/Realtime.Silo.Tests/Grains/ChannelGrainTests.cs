@@ -234,6 +234,28 @@ public sealed class ChannelGrainTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Leaves_renewals_and_subscribes_of_a_front_end_are_ordered_by_its_rounds()
+    {
+        var channel = _cluster.Client.GetGrain<IChannelGrain>("chat:rounds");
+        await channel.SubscribeAsync(Member("fe-w", "cw", "watcher"), new ClientIdentity("watcher", []), since: null);
+        var alice = Member("fe-1", "ca", "alice") with { Round = 3 };
+        await channel.SubscribeAsync(alice, new ClientIdentity("alice", []), since: null);
+
+        // A leave fe-1 sent in round 2 (after an eviction, without waiting) arrives after her new subscribe of round 3.
+        await channel.UnsubscribeAsync("fe-1", "ca", round: 2);
+        Assert.Equal(["alice", "watcher"], (await channel.PresenceAsync(null)).Select(e => e.User).Order());
+
+        // She leaves in round 4. A renewal of round 4 took its list before that, and does not bring her back; one of
+        // round 5 took it after, so listing her means the grain lost her (a new activation, say): she comes back.
+        await channel.UnsubscribeAsync("fe-1", "ca", round: 4);
+        Assert.Equal(["watcher"], (await channel.PresenceAsync(null)).Select(e => e.User));
+        await channel.RenewAsync(new ChannelRenewal("fe-1", Round: 4, [alice], Pending: []));
+        Assert.Equal(["watcher"], (await channel.PresenceAsync(null)).Select(e => e.User));
+        await channel.RenewAsync(new ChannelRenewal("fe-1", Round: 5, [alice with { Round = 5 }], Pending: []));
+        Assert.Equal(["alice", "watcher"], (await channel.PresenceAsync(null)).Select(e => e.User).Order());
+    }
+
+    [Fact]
     public async Task A_renewal_taken_before_an_unsubscribe_does_not_bring_the_member_back_however_late_it_arrives()
     {
         var watcher = await _cluster.ReadFrontEndAsync("fe-w");
