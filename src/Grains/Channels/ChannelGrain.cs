@@ -139,17 +139,16 @@ internal sealed partial class ChannelGrain(
 
     public async Task UnsubscribeAsync(string frontEnd, string client, long round)
     {
-        var isMember = Members.TryGetValue(client, out var member);
-        if (!isMember || member!.FrontEnd == frontEnd)
+        if (Members.GetValueOrDefault(client) is not { } member || member.FrontEnd == frontEnd)
         {
             _leftAt[client] = new Leave(frontEnd, round, time.GetUtcNow());
-        }
 
-        // A member whose subscribe came in a later round subscribed again after this leave was sent (a leave sent
-        // without waiting, after an eviction): it stays.
-        if (isMember && member!.FrontEnd == frontEnd && member.Round <= round)
-        {
-            await RemoveAsync([member]);
+            // A member whose subscribe came in a later round subscribed again after this leave was sent (a leave sent
+            // without waiting, after an eviction): it stays.
+            if (Members.GetValueOrDefault(client) is { } left && left.Round <= round)
+            {
+                await RemoveAsync([left]);
+            }
         }
 
         // Not a member: a renewal that listed the front end's members before this subscribe's reply had already
@@ -195,9 +194,8 @@ internal sealed partial class ChannelGrain(
         // A renewal can reach a channel whose last member just left (the front end took its list before the
         // unsubscribe): it must not keep a memberless activation alive until idle collection. Unless subscribes are on
         // their way: an activation that goes turns away the calls queued for it.
-        var subscribesComing = renewal.Pending.Count > 0;
-        await RemoveAsync(gone, deactivateIfEmpty: !subscribesComing);
-        if (!subscribesComing)
+        await RemoveAsync(gone, deactivateIfEmpty: false);
+        if (renewal.Pending.Count == 0)
         {
             DeactivateIfEmpty();
         }
